@@ -1,5 +1,6 @@
-// Finds libsandbox.so. The single-file launcher extracts it next to the bundle and sets
-// CORDON_LIBDIR; a source checkout finds it in ffi/build/ after `make -C ffi`.
+// Finds libsandbox.so. The single-file launcher extracts it into its cache and sets
+// CORDON_LIBDIR, or, when it runs from sealed memfds, sets CORDON_LIBSANDBOX to the library's
+// own path (/proc/self/fd/N); a source checkout finds it in ffi/build/ after `make -C ffi`.
 
 function exists(path: string): boolean {
   try {
@@ -11,6 +12,8 @@ function exists(path: string): boolean {
 }
 
 export function libsandboxPath(): string {
+  const exactPath = Deno.env.get("CORDON_LIBSANDBOX");
+  if (exactPath) return exactPath;
   const fromEnv = Deno.env.get("CORDON_LIBDIR");
   if (fromEnv) return `${fromEnv}/libsandbox.so`;
   const candidates = [
