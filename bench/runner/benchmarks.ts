@@ -3,7 +3,16 @@
 import { Bundles, busyboxTar } from "./bundles.ts";
 import { measureSleepingSandboxes } from "./memory.ts";
 import { Peer, PeerName, removeContainer } from "./peers.ts";
-import { firstErrorLine, hostRun, parseResults, Paths, plainRun, which } from "./process.ts";
+import {
+  firstErrorLine,
+  HostRun,
+  hostRun,
+  parseResults,
+  Paths,
+  plainRun,
+  RunOptions,
+  which,
+} from "./process.ts";
 
 export type Unit = "ns" | "ms" | "GiB/s" | "MiB/s" | "MiB";
 
@@ -31,6 +40,41 @@ export interface Context {
   cpus?: string;
   log(message: string): void;
   uniqueId(): string;
+  timeouts: Map<string, number>; // timed-out runs so far, by peer and way of running
+}
+
+/** After this many timed-out runs, a peer's way of running (a program inside it, or an OCI
+ * container) is skipped for the rest of the run: a hanging sandbox must not turn a ten-minute
+ * run into an hour. A benchmark already stops trying a peer after its first failure. */
+const TIMEOUTS_BEFORE_GIVING_UP = 3;
+
+type Way = "program" | "container";
+
+// hostRun for a peer's command, counting its timeouts; a failed HostRun when that peer's way of
+// running has been given up on.
+async function peerRun(
+  context: Context,
+  peer: PeerName,
+  way: Way,
+  argv: string[],
+  options: RunOptions,
+): Promise<HostRun> {
+  const key = `${peer} ${way}`;
+  const timeouts = context.timeouts.get(key) ?? 0;
+  if (timeouts >= TIMEOUTS_BEFORE_GIVING_UP) {
+    return {
+      exit: -1,
+      stdout: "",
+      wallNs: NaN,
+      cpuNs: NaN,
+      drained: true,
+      timedOut: false,
+      stderr: `skipped: ${timeouts} earlier ${way} runs on ${peer} timed out`,
+    };
+  }
+  const run = await hostRun(context.paths, argv, { cpus: context.cpus, ...options });
+  if (run.timedOut) context.timeouts.set(key, timeouts + 1);
+  return run;
 }
 
 export type Results = Map<string, Map<PeerName, Cell>>; // row id -> peer -> cell
@@ -39,6 +83,7 @@ export interface Benchmark {
   id: string;
   rows: Row[];
   describe: string; // for the notes
+  containersOnly?: boolean; // only OCI runtimes have a figure; other peers show "-"
   run(context: Context, results: Results): Promise<void>;
 }
 
@@ -50,7 +95,7 @@ function cell(results: Results, row: string, peer: PeerName): Cell {
   return c;
 }
 
-const MICRO_TIMEOUT_SECONDS = 90;
+const MICRO_TIMEOUT_SECONDS = 30; // a run is capped at a few seconds; the rest is start-up
 
 /** A program from bench/progs that measures itself and prints one RESULT line. */
 function micro(
@@ -74,11 +119,17 @@ function micro(
           const containerId = context.uniqueId();
           const prepared = await peer.prepare({
             rootfs: "busybox",
-            argv: (dir) => [`${dir}/${id}`, String(maxIterations), String(context.budgetSeconds), ...extraArgs(dir)],
+            argv: (
+              dir,
+            ) => [
+              `${dir}/${id}`,
+              String(maxIterations),
+              String(context.budgetSeconds),
+              ...extraArgs(dir),
+            ],
           }, containerId);
-          const run = await hostRun(context.paths, prepared.argv, {
+          const run = await peerRun(context, peer.name, "program", prepared.argv, {
             timeoutSeconds: MICRO_TIMEOUT_SECONDS,
-            cpus: context.cpus,
           });
           await prepared.cleanup();
           const result = parseResults(run.stdout).at(-1);
@@ -108,7 +159,8 @@ function pythonStartup(): Benchmark {
       { id: "python_wall", label: "`python3 -c pass`, wall", unit: "ms", higherIsBetter: false },
       { id: "python_cpu", label: "`python3 -c pass`, host CPU", unit: "ms", higherIsBetter: false },
     ],
-    describe: "`repeat K /usr/bin/python3 -c pass` in a root with the host's /usr and /etc: wall time " +
+    describe:
+      "`repeat K /usr/bin/python3 -c pass` in a root with the host's /usr and /etc: wall time " +
       "per run measured inside; host CPU per run = (CPU time of the whole host process tree for " +
       "K runs - for 0 runs) / K, so the sandbox's start-up is left out",
     async run(context, results) {
@@ -132,7 +184,9 @@ function pythonStartup(): Benchmark {
               rootfs: "host",
               argv: (dir) => [`${dir}/repeat`, String(count), PYTHON, "-c", "pass"],
             }, containerId);
-            const run = await hostRun(context.paths, prepared.argv, { timeoutSeconds: 180, cpus: context.cpus });
+            const run = await peerRun(context, peer.name, "program", prepared.argv, {
+              timeoutSeconds: 120,
+            });
             await prepared.cleanup();
             const result = parseResults(run.stdout).at(-1);
             if (run.exit !== 0 || !result) {
@@ -140,7 +194,11 @@ function pythonStartup(): Benchmark {
               context.log(`  python on ${peer.name}: n/a (${wall.error})`);
               break;
             }
-            if (!run.drained) context.log(`  python on ${peer.name}: a process outlived the run; CPU time incomplete`);
+            if (!run.drained) {
+              context.log(
+                `  python on ${peer.name}: a process outlived the run; CPU time incomplete`,
+              );
+            }
             measured.push({ wallNs: result.value, cpuNs: run.cpuNs });
           }
           if (measured.length !== 2) continue;
@@ -158,7 +216,9 @@ function ociRun(): Benchmark {
   return {
     id,
     rows: [{ id, label: "OCI bundle `run` of /bin/true", unit: "ms", higherIsBetter: false }],
-    describe: "`RUNTIME run --bundle DIR ID` of a static /bin/true in the busybox bundle, wall time " +
+    containersOnly: true,
+    describe:
+      "`RUNTIME run --bundle DIR ID` of a static /bin/true in the busybox bundle, wall time " +
       "from outside (create, start, wait, exit), after one warm-up run",
     async run(context, results) {
       const bundles = context.bundles;
@@ -176,10 +236,15 @@ function ociRun(): Benchmark {
           }
           await bundles.writeConfig("busybox", ["/bin/true"]);
           const containerId = context.uniqueId();
-          const run = await hostRun(context.paths, peer.oci.run(bundles.dir("busybox"), containerId), {
-            timeoutSeconds: 60,
-            cpus: context.cpus,
-          });
+          const run = await peerRun(
+            context,
+            peer.name,
+            "container",
+            peer.oci.run(bundles.dir("busybox"), containerId),
+            {
+              timeoutSeconds: 60,
+            },
+          );
           await removeContainer(peer.oci, containerId);
           if (run.exit !== 0) {
             target.error = firstErrorLine(run);
@@ -200,8 +265,15 @@ function podmanRun(): Benchmark {
   const id = "podman_run";
   return {
     id,
-    rows: [{ id, label: "`podman run --rm --network=none` /bin/true", unit: "ms", higherIsBetter: false }],
-    describe: "`podman --runtime ABS_PATH run --rm --network=none` of the busybox image (made with " +
+    rows: [{
+      id,
+      label: "`podman run --rm --network=none` /bin/true",
+      unit: "ms",
+      higherIsBetter: false,
+    }],
+    containersOnly: true,
+    describe:
+      "`podman --runtime ABS_PATH run --rm --network=none` of the busybox image (made with " +
       "`podman import`), wall time from outside, after one warm-up run",
     async run(context, results) {
       const prepared = await preparePodman(context);
@@ -217,9 +289,15 @@ function podmanRun(): Benchmark {
             target.error = prepared;
             continue;
           }
-          const run = await hostRun(context.paths, [
-            prepared.podman, ...peer.oci.podmanFlags, "run", "--rm", "--network=none", prepared.image, "/bin/true",
-          ], { timeoutSeconds: 60, env: prepared.env, cpus: context.cpus });
+          const run = await peerRun(context, peer.name, "container", [
+            prepared.podman,
+            ...peer.oci.podmanFlags,
+            "run",
+            "--rm",
+            "--network=none",
+            prepared.image,
+            "/bin/true",
+          ], { timeoutSeconds: 60, env: prepared.env });
           if (run.exit !== 0) {
             target.error = firstErrorLine(run);
             context.log(`  podman_run on ${peer.name}: n/a (${target.error})`);
@@ -245,12 +323,16 @@ async function preparePodman(context: Context): Promise<PodmanSetup | string> {
   if (!podman) return "podman is not installed";
   if (typeof context.bundles === "string") return `no rootfs: ${context.bundles}`;
   const conf = `${context.paths.build}/containers.conf`;
-  await Deno.writeTextFile(conf, `[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\n`);
+  await Deno.writeTextFile(
+    conf,
+    `[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\n`,
+  );
   const env = { CONTAINERS_CONF: conf };
   const tar = await busyboxTar(context.paths, context.bundles);
   if (!tar) return "could not tar the busybox rootfs";
   const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(tar));
-  const tag = Array.from(new Uint8Array(digest).slice(0, 6), (b) => b.toString(16).padStart(2, "0")).join("");
+  const tag = Array.from(new Uint8Array(digest).slice(0, 6), (b) => b.toString(16).padStart(2, "0"))
+    .join("");
   const image = `${PODMAN_IMAGE_REPO}:${tag}`;
   const exists = await plainRun([podman, "image", "exists", image], env);
   if (!exists.ok) {
@@ -266,9 +348,20 @@ function memory(): Benchmark {
   return {
     id: "memory",
     rows: [
-      { id: "memory_pss", label: "memory per sleeping container (PSS of 10, / 10)", unit: "MiB", higherIsBetter: false },
-      { id: "memory_rss", label: "memory of one sleeping container (RSS)", unit: "MiB", higherIsBetter: false },
+      {
+        id: "memory_pss",
+        label: "memory per sleeping container (PSS of 10, / 10)",
+        unit: "MiB",
+        higherIsBetter: false,
+      },
+      {
+        id: "memory_rss",
+        label: "memory of one sleeping container (RSS)",
+        unit: "MiB",
+        higherIsBetter: false,
+      },
     ],
+    containersOnly: true,
     describe: "ten detached busybox containers running `sleep`, each started under a child " +
       "subreaper so its processes (runc: the container process; runsc: sandbox, gofer and the ptrace platform's stubs; " +
       "cordon: sentry and stubs) are the subreaper's descendants; PSS summed from " +
@@ -302,24 +395,78 @@ function memory(): Benchmark {
 export function allBenchmarks(): Benchmark[] {
   const small = (dir: string) => [`${dir}/small.txt`];
   return [
-    micro("getpid", "syscall round trip (getpid)", "ns", 2_000_000, () => [],
-      "`syscall(SYS_getpid)` in a loop"),
-    micro("open_read_close", "open+read+close of a small file", "ns", 500_000, small,
-      "open, read 256 bytes, close, of a 47-byte file in the bench folder"),
-    micro("fork_exit", "fork+exit+wait", "ns", 20_000, () => [],
-      "fork; the child calls _exit(0); the parent waits"),
-    micro("fork_exec", "fork+execve+wait of a static true", "ns", 10_000, (dir) => [`${dir}/true`],
-      "fork; the child execs a static `true`; the parent waits"),
-    micro("pipe_pingpong", "pipe ping-pong round trip", "ns", 200_000, () => [],
-      "one byte to a child over a pipe and back over another"),
-    micro("mmap_touch", "mmap 64 KiB + touch 16 pages + munmap", "ns", 200_000, () => [],
-      "anonymous private mapping, one write per 4 KiB page, unmap"),
-    micro("devnull_write", "write to /dev/null, 64 KiB chunks", "GiB/s", 16_384, () => [],
-      "up to 1 GiB in 64 KiB writes"),
-    micro("tcp_pingpong", "TCP loopback ping-pong round trip", "ns", 100_000, () => [],
-      "one byte each way between two processes over 127.0.0.1, TCP_NODELAY"),
-    micro("tcp_stream", "TCP loopback stream", "MiB/s", 65_536, () => [],
-      "64 KiB writes to a child that reads and discards; the clock stops at the child's acknowledgement"),
+    micro(
+      "getpid",
+      "syscall round trip (getpid)",
+      "ns",
+      2_000_000,
+      () => [],
+      "`syscall(SYS_getpid)` in a loop",
+    ),
+    micro(
+      "open_read_close",
+      "open+read+close of a small file",
+      "ns",
+      500_000,
+      small,
+      "open, read 256 bytes, close, of a 47-byte file in the bench folder",
+    ),
+    micro(
+      "fork_exit",
+      "fork+exit+wait",
+      "ns",
+      20_000,
+      () => [],
+      "fork; the child calls _exit(0); the parent waits",
+    ),
+    micro(
+      "fork_exec",
+      "fork+execve+wait of a static true",
+      "ns",
+      10_000,
+      (dir) => [`${dir}/true`],
+      "fork; the child execs a static `true`; the parent waits",
+    ),
+    micro(
+      "pipe_pingpong",
+      "pipe ping-pong round trip",
+      "ns",
+      200_000,
+      () => [],
+      "one byte to a child over a pipe and back over another",
+    ),
+    micro(
+      "mmap_touch",
+      "mmap 64 KiB + touch 16 pages + munmap",
+      "ns",
+      200_000,
+      () => [],
+      "anonymous private mapping, one write per 4 KiB page, unmap",
+    ),
+    micro(
+      "devnull_write",
+      "write to /dev/null, 64 KiB chunks",
+      "GiB/s",
+      16_384,
+      () => [],
+      "up to 1 GiB in 64 KiB writes",
+    ),
+    micro(
+      "tcp_pingpong",
+      "TCP loopback ping-pong round trip",
+      "ns",
+      100_000,
+      () => [],
+      "one byte each way between two processes over 127.0.0.1, TCP_NODELAY",
+    ),
+    micro(
+      "tcp_stream",
+      "TCP loopback stream",
+      "MiB/s",
+      65_536,
+      () => [],
+      "64 KiB writes to a child that reads and discards; the clock stops at the child's acknowledgement",
+    ),
     pythonStartup(),
     ociRun(),
     podmanRun(),

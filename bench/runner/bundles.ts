@@ -28,16 +28,14 @@ export async function writeSmallFile(paths: Paths): Promise<void> {
   await Deno.writeTextFile(`${paths.bin}/small.txt`, SMALL_FILE_TEXT);
 }
 
-/** Builds both root filesystems and bundle folders; returns null and a reason if it cannot. */
+/** Builds both root filesystems and bundle folders; returns the reason when it cannot. */
 export async function prepareBundles(paths: Paths): Promise<Bundles | string> {
   const busybox = await findStaticBusybox();
-  if (typeof busybox !== "string" || busybox.startsWith("!")) {
-    return busybox ? busybox.slice(1) : "busybox-static is not installed";
-  }
+  if ("problem" in busybox) return busybox.problem;
   const template = await specTemplate(paths);
   const root = `${paths.build}/oci`;
   await Deno.remove(root, { recursive: true }).catch(() => {});
-  await buildBusyboxRootfs(paths, `${root}/busybox/rootfs`, busybox);
+  await buildBusyboxRootfs(paths, `${root}/busybox/rootfs`, busybox.path);
   const hostMounts = await buildHostRootfs(`${root}/host/rootfs`);
 
   return {
@@ -58,27 +56,36 @@ export async function prepareBundles(paths: Paths): Promise<Bundles | string> {
 /** The tar of the busybox rootfs, for `podman import`. */
 export async function busyboxTar(paths: Paths, bundles: Bundles): Promise<string | null> {
   const tar = `${paths.build}/oci/busybox.tar`;
-  const run = await plainRun(["tar", "-C", bundles.rootfs("busybox"), "--sort=name",
-    "--mtime=@0", "--owner=0", "--group=0", "-cf", tar, "."]);
+  const run = await plainRun([
+    "tar",
+    "-C",
+    bundles.rootfs("busybox"),
+    "--sort=name",
+    "--mtime=@0",
+    "--owner=0",
+    "--group=0",
+    "-cf",
+    tar,
+    ".",
+  ]);
   return run.ok ? tar : null;
 }
 
-// Returns the path of a statically linked busybox, "!reason" when only a dynamic one exists,
-// or null when there is none.
-async function findStaticBusybox(): Promise<string | null> {
+async function findStaticBusybox(): Promise<{ path: string } | { problem: string }> {
+  let problem = "busybox-static is not installed";
   for (const candidate of ["/bin/busybox", "/usr/bin/busybox", await which("busybox")]) {
     if (!candidate) continue;
     try {
       const bytes = await Deno.readFile(candidate);
-      // A dynamic executable names its interpreter; a static one does not.
+      // A dynamic executable names its interpreter near the start; a static one does not.
       const text = new TextDecoder("latin1").decode(bytes.subarray(0, 4096));
-      if (!text.includes("ld-linux")) return candidate;
-      return "!busybox is dynamically linked (install busybox-static)";
+      if (!text.includes("ld-linux")) return { path: candidate };
+      problem = `${candidate} is dynamically linked (install busybox-static)`;
     } catch {
       // try the next one
     }
   }
-  return null;
+  return { problem };
 }
 
 async function buildBusyboxRootfs(paths: Paths, rootfs: string, busybox: string): Promise<void> {
@@ -94,7 +101,9 @@ async function buildBusyboxRootfs(paths: Paths, rootfs: string, busybox: string)
   }
   await Deno.symlink("bin", `${rootfs}/sbin`);
   for await (const entry of Deno.readDir(paths.bin)) {
-    if (entry.isFile) await Deno.copyFile(`${paths.bin}/${entry.name}`, `${rootfs}/bench/${entry.name}`);
+    if (entry.isFile) {
+      await Deno.copyFile(`${paths.bin}/${entry.name}`, `${rootfs}/bench/${entry.name}`);
+    }
   }
   await Deno.copyFile(`${paths.bin}/true`, `${rootfs}/bin/true`);
   await Deno.writeTextFile(`${rootfs}/etc/hostname`, "bench\n");
@@ -136,7 +145,7 @@ async function specTemplate(paths: Paths): Promise<Config> {
   await Deno.mkdir(dir, { recursive: true });
   for (const tool of ["runc", "runsc"]) {
     if (!(await which(tool))) continue;
-    const run = await plainRun(tool === "runc" ? [tool, "spec", "--bundle", dir] : [tool, "spec", "--bundle", dir]);
+    const run = await plainRun([tool, "spec", "--bundle", dir]);
     if (run.ok) {
       try {
         return JSON.parse(await Deno.readTextFile(`${dir}/config.json`));
@@ -152,7 +161,10 @@ function editConfig(config: Config, rootfs: string, args: string[]): void {
   config.process.terminal = false;
   config.process.args = args;
   config.process.cwd = "/";
-  config.process.env = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root"];
+  config.process.env = [
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "HOME=/root",
+  ];
   // CAP_NET_ADMIN lets the TCP benchmarks bring up `lo` in runc's fresh network namespace.
   for (const set of ["bounding", "effective", "permitted"]) {
     const caps: string[] = config.process.capabilities?.[set];
@@ -160,8 +172,15 @@ function editConfig(config: Config, rootfs: string, args: string[]): void {
   }
   config.root = { path: rootfs, readonly: true };
   config.hostname = "bench";
-  config.mounts = (config.mounts ?? []).filter((m: { destination: string }) => m.destination !== "/tmp");
-  config.mounts.push({ destination: "/tmp", type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "mode=1777"] });
+  config.mounts = (config.mounts ?? []).filter((m: { destination: string }) =>
+    m.destination !== "/tmp"
+  );
+  config.mounts.push({
+    destination: "/tmp",
+    type: "tmpfs",
+    source: "tmpfs",
+    options: ["nosuid", "nodev", "mode=1777"],
+  });
 }
 
 function readOnlyBind(source: string, destination: string) {
@@ -189,11 +208,23 @@ function minimalConfig(): Config {
     hostname: "bench",
     mounts: [
       { destination: "/proc", type: "proc", source: "proc" },
-      { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"] },
-      { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
+      {
+        destination: "/dev",
+        type: "tmpfs",
+        source: "tmpfs",
+        options: ["nosuid", "strictatime", "mode=755", "size=65536k"],
+      },
+      {
+        destination: "/sys",
+        type: "sysfs",
+        source: "sysfs",
+        options: ["nosuid", "noexec", "nodev", "ro"],
+      },
     ],
     linux: {
-      namespaces: [{ type: "pid" }, { type: "network" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }],
+      namespaces: [{ type: "pid" }, { type: "network" }, { type: "ipc" }, { type: "uts" }, {
+        type: "mount",
+      }],
     },
   };
 }

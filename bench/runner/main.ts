@@ -16,7 +16,7 @@ Options:
   --quick             fewer rounds and shorter runs (about 1-2 minutes)
   --rounds N          rounds per benchmark (default 5, quick 3)
   --stat median|best  how rounds are combined (default median)
-  --budget SECONDS    time cap of one micro-benchmark run (default 0.3, quick 0.1)
+  --budget SECONDS    time cap of one micro-benchmark run (default 0.5, quick 0.1)
   --only LIST         run only these benchmarks (comma-separated ids, see --list)
   --skip LIST         leave these benchmarks out
   --peers LIST        run only on these peers
@@ -67,39 +67,63 @@ function parseOptions(args: string[], repo: string): Options | string {
     const list = () => value().split(",").map((s) => s.trim()).filter((s) => s);
     try {
       switch (arg) {
-        case "--quick": o.quick = true; break;
-        case "--rounds": o.rounds = Number(value()); break;
+        case "--quick":
+          o.quick = true;
+          break;
+        case "--rounds":
+          o.rounds = Number(value());
+          break;
         case "--stat": {
           const s = value();
           if (s !== "median" && s !== "best") return `--stat must be median or best`;
           o.statistic = s;
           break;
         }
-        case "--budget": o.budgetSeconds = Number(value()); break;
-        case "--only": o.only = list(); break;
-        case "--skip": o.skip = list(); break;
+        case "--budget":
+          o.budgetSeconds = Number(value());
+          break;
+        case "--only":
+          o.only = list();
+          break;
+        case "--skip":
+          o.skip = list();
+          break;
         case "--peers": {
           const names = list();
           const unknown = names.filter((n) => !(PEER_NAMES as readonly string[]).includes(n));
-          if (unknown.length) return `unknown peer(s): ${unknown.join(", ")} (known: ${PEER_NAMES.join(", ")})`;
+          if (unknown.length) {
+            return `unknown peer(s): ${unknown.join(", ")} (known: ${PEER_NAMES.join(", ")})`;
+          }
           o.peers = PEER_NAMES.filter((n) => names.includes(n));
           break;
         }
-        case "--cpus": o.cpus = value(); break;
-        case "--cordon": o.cordon = value(); break;
-        case "--no-write": o.write = false; break;
-        case "--results": o.resultsPath = value(); break;
-        case "--list": o.list = true; break;
+        case "--cpus":
+          o.cpus = value();
+          break;
+        case "--cordon":
+          o.cordon = value();
+          break;
+        case "--no-write":
+          o.write = false;
+          break;
+        case "--results":
+          o.resultsPath = value();
+          break;
+        case "--list":
+          o.list = true;
+          break;
         case "-h":
-        case "--help": return "help";
-        default: return `unknown option ${arg}`;
+        case "--help":
+          return "help";
+        default:
+          return `unknown option ${arg}`;
       }
     } catch (error) {
       return (error as Error).message;
     }
   }
   if (!o.rounds) o.rounds = o.quick ? 3 : 5;
-  if (!o.budgetSeconds) o.budgetSeconds = o.quick ? 0.1 : 0.3;
+  if (!o.budgetSeconds) o.budgetSeconds = o.quick ? 0.1 : 0.5;
   if (!(o.rounds >= 1) || !(o.budgetSeconds > 0)) return "--rounds and --budget must be positive";
   return o;
 }
@@ -134,7 +158,9 @@ async function main(args: string[]): Promise<number> {
   }
   const benchmarks = allBenchmarks();
   if (options.list) {
-    for (const b of benchmarks) console.log(`${b.id.padEnd(16)} ${b.rows.map((r) => r.label).join("; ")}`);
+    for (const b of benchmarks) {
+      console.log(`${b.id.padEnd(16)} ${b.rows.map((r) => r.label).join("; ")}`);
+    }
     return 0;
   }
   const knownIds = benchmarks.map((b) => b.id);
@@ -143,7 +169,9 @@ async function main(args: string[]): Promise<number> {
     console.error(`bench: unknown benchmark(s): ${unknown.join(", ")} (see --list)`);
     return 2;
   }
-  const selected = benchmarks.filter((b) => (options.only ? options.only.includes(b.id) : true) && !options.skip.includes(b.id));
+  const selected = benchmarks.filter((b) =>
+    (options.only ? options.only.includes(b.id) : true) && !options.skip.includes(b.id)
+  );
 
   const startedAt = new Date();
   const started = performance.now();
@@ -153,7 +181,9 @@ async function main(args: string[]): Promise<number> {
   const log = (message: string) => console.error(message);
 
   log(`bench: ${machine[0]}`);
-  log(`bench: load average at start ${load}; ${options.rounds} rounds, ${options.statistic} of rounds`);
+  log(
+    `bench: load average at start ${load}; ${options.rounds} rounds, ${options.statistic} of rounds`,
+  );
   await writeSmallFile(paths);
   const bundles = await prepareBundles(paths);
   if (typeof bundles === "string") log(`bench: no OCI bundles: ${bundles}`);
@@ -172,6 +202,7 @@ async function main(args: string[]): Promise<number> {
     cpus: options.cpus,
     log,
     uniqueId: () => `cordon-bench-${Deno.pid}-${++counter}`,
+    timeouts: new Map(),
   };
   const results: Results = new Map();
   for (const benchmark of selected) {
@@ -186,7 +217,9 @@ async function main(args: string[]): Promise<number> {
           const byPeer = results.get(row.id) ?? new Map<PeerName, Cell>();
           results.set(row.id, byPeer);
           const c = byPeer.get(p.name) ?? { values: [] };
-          if (!c.values.length && !c.notApplicable) c.error ??= `runner error: ${(error as Error).message}`;
+          if (!c.values.length && !c.notApplicable) {
+            c.error ??= `runner error: ${(error as Error).message}`;
+          }
           byPeer.set(p.name, c);
         }
       }
@@ -200,7 +233,12 @@ async function main(args: string[]): Promise<number> {
       for (const row of benchmark.rows) {
         const byPeer = results.get(row.id) ?? new Map<PeerName, Cell>();
         results.set(row.id, byPeer);
-        byPeer.set(p.name, { values: [], error: p.unavailable });
+        byPeer.set(
+          p.name,
+          benchmark.containersOnly && !p.oci
+            ? { values: [], notApplicable: true }
+            : { values: [], error: p.unavailable },
+        );
       }
     }
   }
@@ -218,25 +256,32 @@ async function main(args: string[]): Promise<number> {
   console.log(table.markdown);
   if (footnotes.length) console.log("\n" + footnotes.join("\n"));
   if (netstack) console.log(`\n${netstack}`);
-  console.log(`\n${options.statistic} of ${options.rounds} rounds; run took ${seconds.toFixed(0)} s`);
+  console.log(
+    `\n${options.statistic} of ${options.rounds} rounds; run took ${seconds.toFixed(0)} s`,
+  );
 
   if (options.write) {
     const versions = await peerVersions(options.cordon);
     const path = options.resultsPath ?? `${paths.bench}/RESULTS.md`;
-    await Deno.writeTextFile(path, resultsMarkdown({
-      date: startedAt,
-      machine,
-      load,
-      options,
-      args,
-      table: table.markdown,
-      footnotes,
-      netstack,
-      seconds,
-      versions,
-      describe: selected.map((b) => `- ${b.rows.map((r) => r.label).join("; ")}: ${b.describe}`),
-      cordonNote: cordonNotMeasured(results),
-    }));
+    await Deno.writeTextFile(
+      path,
+      resultsMarkdown({
+        date: startedAt,
+        machine,
+        load,
+        options,
+        args,
+        table: table.markdown,
+        footnotes,
+        netstack,
+        seconds,
+        versions,
+        describe: selected.map((b) => `- ${b.rows.map((r) => r.label).join("; ")}: ${b.describe}`),
+        cordonNote: cordonNotMeasured(results),
+      }),
+    );
+    // Keep the file as `deno fmt` would write it, so a format check of the tree stays clean.
+    await plainRun([Deno.execPath(), "fmt", "--quiet", path]);
     log(`bench: wrote ${path}`);
   }
   return 0;
@@ -258,14 +303,16 @@ function cordonNotMeasured(results: Results): string | null {
 
 async function peerVersions(cordon: string): Promise<string[]> {
   const out: string[] = [];
-  for (const [name, argv] of [
-    ["runc", ["runc", "--version"]],
-    ["runsc", ["runsc", "--version"]],
-    ["proot", ["proot", "--version"]],
-    ["podman", ["podman", "--version"]],
-    ["python3", ["/usr/bin/python3", "--version"]],
-    ["cordon", [cordon, "--version"]],
-  ] as [string, string[]][]) {
+  for (
+    const [name, argv] of [
+      ["runc", ["runc", "--version"]],
+      ["runsc", ["runsc", "--version"]],
+      ["proot", ["proot", "--version"]],
+      ["podman", ["podman", "--version"]],
+      ["python3", ["/usr/bin/python3", "--version"]],
+      ["cordon", [cordon, "--version"]],
+    ] as [string, string[]][]
+  ) {
     if (!(await which(argv[0]))) {
       out.push(`${name}: not installed`);
       continue;
@@ -276,17 +323,25 @@ async function peerVersions(cordon: string): Promise<string[]> {
 }
 
 // bench/netstack_bench.ts belongs to the netstack; when it exists its output joins the report.
-async function runNetstackBench(benchDir: string, quick: boolean, log: (m: string) => void): Promise<string | null> {
-  const script = `${benchDir}/netstack_bench.ts`;
+async function runNetstackBench(
+  benchDir: string,
+  quick: boolean,
+  log: (m: string) => void,
+): Promise<string | null> {
+  const script = Deno.env.get("CORDON_BENCH_NETSTACK_SCRIPT") || `${benchDir}/netstack_bench.ts`;
   try {
     await Deno.stat(script);
   } catch {
     return null;
   }
   log("bench: netstack_bench.ts ...");
-  const run = await plainRun([Deno.execPath(), "run", "-A", script], quick ? { CORDON_BENCH_QUICK: "1" } : undefined);
+  const run = await plainRun(
+    [Deno.execPath(), "run", "-A", script],
+    quick ? { CORDON_BENCH_QUICK: "1" } : undefined,
+  );
   if (!run.ok) {
-    const line = (run.stderr + run.stdout).split("\n").map((l) => l.trim()).find((l) => l) ?? `exit ${run.exit}`;
+    const line = (run.stderr + run.stdout).split("\n").map((l) => l.trim()).find((l) => l) ??
+      `exit ${run.exit}`;
     return `## netstack (bench/netstack_bench.ts)\n\nn/a: ${line}`;
   }
   return `## netstack (bench/netstack_bench.ts)\n\n${run.stdout.trim()}`;
@@ -316,12 +371,18 @@ Written by \`${command}\` (see bench/README.md); the last run overwrites it.
 - Date: ${r.date.toISOString().replace(/\.\d+Z$/, "Z")}
 - ${r.machine.join("\n- ")}
 - Load average at start: ${r.load}
-- Rounds: ${r.options.rounds}, ${r.options.statistic} of rounds${r.options.statistic === "median" ? "" : " (lowest time, highest throughput)"}; ` +
-    `micro-benchmark time cap ${r.options.budgetSeconds} s per run${r.options.cpus ? `; pinned to CPUs ${r.options.cpus}` : "; not pinned"}; the whole run took ${r.seconds.toFixed(0)} s
-- Peers: ${r.versions.join("; ")}${r.cordonNote ? `\n- **Cordon: not measured in this run** (${r.cordonNote})` : ""}
+- Rounds: ${r.options.rounds}, ${r.options.statistic} of rounds${
+    r.options.statistic === "median" ? "" : " (lowest time, highest throughput)"
+  }; ` +
+    `micro-benchmark time cap ${r.options.budgetSeconds} s per run${
+      r.options.cpus ? `; pinned to CPUs ${r.options.cpus}` : "; not pinned"
+    }; the whole run took ${r.seconds.toFixed(0)} s
+- Peers: ${r.versions.join("; ")}${
+      r.cordonNote ? `\n- **Cordon: not measured in this run** (${r.cordonNote})` : ""
+    }
 
 ${r.table}
-${r.footnotes.length ? "\n" + r.footnotes.join("\n") + "\n" : ""}
+${r.footnotes.length ? "\n" + r.footnotes.map((f) => `- ${f}`).join("\n") + "\n" : ""}
 \`-\`: does not apply to this peer. \`n/a\`: no figure, with the reason in the note. Ratios are
 cordon's cost over the peer's (time over time; for throughput, the peer's over cordon's), so
 above 1 means cordon is slower; they use cordon-trap, or cordon-ptrace where marked.

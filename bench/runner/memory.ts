@@ -63,7 +63,11 @@ export async function measureSleepingSandboxes(
       }
       rssKiB.push(rss);
       if (entry === launched[0]) {
-        context.log(`  ${oci.binary}: one sandbox is ${pids.map((pid) => `${pid} ${commandName(pid)}`).join(", ")}`);
+        context.log(
+          `  ${oci.binary}: one sandbox is ${
+            pids.map((pid) => `${pid} ${commandName(pid)}`).join(", ")
+          }`,
+        );
       }
     }
     rssKiB.sort((a, b) => a - b);
@@ -88,7 +92,9 @@ async function launchStatus(reaper: Deno.ChildProcess, timeoutMs: number): Promi
   const decoder = new TextDecoder();
   let text = "";
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<null>((resolve) => timer = setTimeout(() => resolve(null), timeoutMs));
+  const timeout = new Promise<null>((resolve) =>
+    timer = setTimeout(() => resolve(null), timeoutMs)
+  );
   try {
     while (!text.includes("\n")) {
       const chunk = await Promise.race([reader.read(), timeout]);
@@ -139,7 +145,8 @@ function descendants(parents: Map<number, number>, root: number): number[] {
 function memoryOf(pid: number): { pssKiB: number; rssKiB: number } {
   try {
     const text = Deno.readTextFileSync(`/proc/${pid}/smaps_rollup`);
-    const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? 0);
+    const field = (name: string) =>
+      Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? 0);
     return { pssKiB: field("Pss"), rssKiB: field("Rss") };
   } catch {
     return { pssKiB: 0, rssKiB: 0 };

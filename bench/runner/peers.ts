@@ -4,7 +4,14 @@
 import { Bundles, CONTAINER_BENCH_DIR, RootfsKind } from "./bundles.ts";
 import { Paths, plainRun, which } from "./process.ts";
 
-export const PEER_NAMES = ["native", "runc", "runsc", "proot", "cordon-trap", "cordon-ptrace"] as const;
+export const PEER_NAMES = [
+  "native",
+  "runc",
+  "runsc",
+  "proot",
+  "cordon-trap",
+  "cordon-ptrace",
+] as const;
 export type PeerName = typeof PEER_NAMES[number];
 
 /** A program to run inside a sandbox; `argv` gets the folder where the bench programs are. */
@@ -52,7 +59,8 @@ export async function makePeers(setup: PeerSetup): Promise<Peer[]> {
     name: "native",
     unavailable: null,
     oci: null,
-    prepare: (command) => Promise.resolve({ argv: command.argv(paths.bin), cleanup: nothingToClean }),
+    prepare: (command) =>
+      Promise.resolve({ argv: command.argv(paths.bin), cleanup: nothingToClean }),
   });
 
   const runc = await which("runc");
@@ -74,7 +82,8 @@ export async function makePeers(setup: PeerSetup): Promise<Peer[]> {
     name: "proot",
     unavailable: proot ? null : "proot is not installed",
     oci: null,
-    prepare: (command) => Promise.resolve({ argv: [proot!, ...command.argv(paths.bin)], cleanup: nothingToClean }),
+    prepare: (command) =>
+      Promise.resolve({ argv: [proot!, ...command.argv(paths.bin)], cleanup: nothingToClean }),
   });
 
   const cordon = await which(setup.cordon);
@@ -93,7 +102,14 @@ export async function makePeers(setup: PeerSetup): Promise<Peer[]> {
       // bench programs are at their host paths for either root filesystem kind.
       prepare: (command) =>
         Promise.resolve({
-          argv: [cordon ?? setup.cordon, "do", "--platform", platform, "--", ...command.argv(paths.bin)],
+          argv: [
+            cordon ?? setup.cordon,
+            "do",
+            "--platform",
+            platform,
+            "--",
+            ...command.argv(paths.bin),
+          ],
           cleanup: nothingToClean,
         }),
     });
@@ -115,7 +131,11 @@ function ociRuntime(binary: string, flags: OciFlags): OciRuntime {
     runDetached: (bundle, id) => [binary, ...g, "run", "--detach", "--bundle", bundle, id],
     kill: (id) => [binary, ...g, "kill", id, "KILL"],
     remove: (id) => [binary, ...g, "delete", "--force", id],
-    podmanFlags: ["--runtime", binary, ...flags.podmanRuntimeFlags.flatMap((f) => ["--runtime-flag", f])],
+    podmanFlags: [
+      "--runtime",
+      binary,
+      ...flags.podmanRuntimeFlags.flatMap((f) => ["--runtime-flag", f]),
+    ],
   };
 }
 
@@ -126,7 +146,9 @@ function ociPeer(name: PeerName, binary: string | null, setup: PeerSetup, flags:
     : typeof bundles === "string"
     ? `no OCI bundle: ${bundles}`
     : null;
-  const oci = binary ? ociRuntime(binary, flags) : null;
+  // Not null even when the binary is missing: it marks this peer as an OCI runtime, whose
+  // container rows then say n/a rather than "-".
+  const oci = ociRuntime(binary ?? name, flags);
   return {
     name,
     unavailable,
@@ -134,7 +156,7 @@ function ociPeer(name: PeerName, binary: string | null, setup: PeerSetup, flags:
     async prepare(command, id) {
       const b = bundles as Bundles;
       await b.writeConfig(command.rootfs, command.argv(CONTAINER_BENCH_DIR));
-      return { argv: oci!.run(b.dir(command.rootfs), id), cleanup: () => removeContainer(oci!, id) };
+      return { argv: oci.run(b.dir(command.rootfs), id), cleanup: () => removeContainer(oci, id) };
     },
   };
 }

@@ -107,7 +107,9 @@ export function parseResults(stdout: string): ProgramResult[] {
 }
 
 /** The first line worth showing from a failed command, for an `n/a` footnote. */
-export function firstErrorLine(run: { exit: number; stdout: string; stderr: string; timedOut?: boolean }): string {
+export function firstErrorLine(
+  run: { exit: number; stdout: string; stderr: string; timedOut?: boolean },
+): string {
   if (run.timedOut) return "timed out";
   const line = [...run.stderr.split("\n"), ...run.stdout.split("\n")]
     .map((l) => l.trim()).find((l) => l.length > 0 && !l.startsWith("RESULT "));

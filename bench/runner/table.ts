@@ -15,7 +15,10 @@ function significant(value: number): string {
   if (value === 0) return "0";
   if (Math.abs(value) < 0.1) return value.toPrecision(2);
   const digits = Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : 2;
-  return value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  return value.toLocaleString("en-US", {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
 }
 
 export function formatValue(value: number, unit: Unit): string {
@@ -56,10 +59,17 @@ export function renderTable(input: TableInput): Table {
     const byPeer = input.results.get(row.id);
     const figure = (peer: PeerName): number | undefined => {
       const c = byPeer?.get(peer);
-      return c && !c.error && c.values.length ? aggregate(c.values, input.statistic, row.higherIsBetter) : undefined;
+      return c && !c.error && c.values.length
+        ? aggregate(c.values, input.statistic, row.higherIsBetter)
+        : undefined;
     };
     const cells = input.peers.map((peer) =>
-      renderCell(byPeer?.get(peer), figure(peer), row.unit, (reason) => noteFor(`${peer}: ${reason}`))
+      renderCell(
+        byPeer?.get(peer),
+        figure(peer),
+        row.unit,
+        (reason) => noteFor(`${peer}: ${reason}`),
+      )
     );
     let cordon = figure("cordon-trap");
     let marker = "";
@@ -77,8 +87,10 @@ export function renderTable(input: TableInput): Table {
   }
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const format = (cols: string[]) =>
-    "| " + cols.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(" | ") + " |";
-  const separator = "|" + widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : "-".repeat(w + 1) + ":")).join("|") + "|";
+    "| " + cols.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(" | ") +
+    " |";
+  const separator = "|" +
+    widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : "-".repeat(w + 1) + ":")).join("|") + "|";
   const markdown = [format(header), separator, ...lines.map(format)].join("\n");
   return { markdown, footnotes };
 }
