@@ -1,5 +1,6 @@
-/* repeat COUNT CMD [ARGS...]: runs CMD to completion COUNT times, one after the other, and
- * reports the mean wall time of one run. Used for whole-program benchmarks (python3 start-up)
+/* repeat COUNT MAX_SECONDS CMD [ARGS...]: runs CMD to completion COUNT times, one after the
+ * other, stopping early once MAX_SECONDS have passed, and reports the mean wall time of one run
+ * (`iterations=` says how many were done). Used for whole-program benchmarks (python3 start-up)
  * inside a sandbox, so the sandbox's own start-up is not in the figure. One extra warm-up run
  * (page cache, dentry caches) always comes first and is not counted, so `repeat 0 CMD` runs
  * CMD once: it is the baseline the runner subtracts from the host CPU time of `repeat K CMD`
@@ -26,20 +27,25 @@ static void run_once(char **cmd) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 3) {
-    fprintf(stderr, "usage: repeat COUNT CMD [ARGS...]\n");
+  if (argc < 4) {
+    fprintf(stderr, "usage: repeat COUNT MAX_SECONDS CMD [ARGS...]\n");
     return 2;
   }
   long count = strtol(argv[1], NULL, 10);
-  char **cmd = argv + 2;
+  double max_seconds = strtod(argv[2], NULL);
+  char **cmd = argv + 3;
   run_once(cmd);
   if (count <= 0) {
     bench_report("repeat", "ns", 0, 0, 0);
     return 0;
   }
-  double start = bench_now_seconds();
-  for (long i = 0; i < count; i++) run_once(cmd);
-  double seconds = bench_now_seconds() - start;
-  bench_report_time("repeat", count, seconds);
+  double start = bench_now_seconds(), seconds = 0;
+  long done = 0;
+  while (done < count && seconds < max_seconds) {
+    run_once(cmd);
+    done++;
+    seconds = bench_now_seconds() - start;
+  }
+  bench_report_time("repeat", done, seconds);
   return 0;
 }

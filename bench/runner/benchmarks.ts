@@ -38,6 +38,7 @@ export interface Context {
   quick: boolean;
   budgetSeconds: number; // per micro-benchmark run
   cpus?: string;
+  verbose: boolean; // log every round's figure
   log(message: string): void;
   uniqueId(): string;
   timeouts: Map<string, number>; // timed-out runs so far, by peer and way of running
@@ -85,6 +86,14 @@ export interface Benchmark {
   describe: string; // for the notes
   containersOnly?: boolean; // only OCI runtimes have a figure; other peers show "-"
   run(context: Context, results: Results): Promise<void>;
+}
+
+// Adds one round's figure; with --verbose, also logs it.
+function record(context: Context, row: string, peer: PeerName, target: Cell, value: number): void {
+  target.values.push(value);
+  if (context.verbose) {
+    context.log(`  ${row} ${peer} round ${target.values.length}: ${value.toPrecision(4)}`);
+  }
 }
 
 function cell(results: Results, row: string, peer: PeerName): Cell {
@@ -138,7 +147,7 @@ function micro(
             context.log(`  ${id} on ${peer.name}: n/a (${target.error})`);
             continue;
           }
-          target.values.push(result.value);
+          record(context, id, peer.name, target, result.value);
         }
       }
     },
@@ -148,9 +157,10 @@ function micro(
 const PYTHON = "/usr/bin/python3";
 
 /**
- * python3 start-up. Inside the sandbox `repeat K python3 -c pass` times K warm runs (wall). The
- * host CPU time comes from outside: the CPU time of the whole sandbox process tree for
- * `repeat K` minus that for `repeat 0`, over K, which leaves out the sandbox's own start-up.
+ * python3 start-up. Inside the sandbox `repeat K SECONDS python3 -c pass` times up to K warm
+ * runs (wall). The host CPU time comes from outside: the CPU time of the whole sandbox process
+ * tree for those runs minus that for `repeat 0`, over the runs done, which leaves out the
+ * sandbox's own start-up.
  */
 function pythonStartup(): Benchmark {
   return {
@@ -160,11 +170,13 @@ function pythonStartup(): Benchmark {
       { id: "python_cpu", label: "`python3 -c pass`, host CPU", unit: "ms", higherIsBetter: false },
     ],
     describe:
-      "`repeat K /usr/bin/python3 -c pass` in a root with the host's /usr and /etc: wall time " +
-      "per run measured inside; host CPU per run = (CPU time of the whole host process tree for " +
-      "K runs - for 0 runs) / K, so the sandbox's start-up is left out",
+      "`repeat K /usr/bin/python3 -c pass` (K = 10, fewer if 5 s pass first) in a root with the " +
+      "host's /usr and /etc, after one warm-up run: wall time per run measured inside; host CPU " +
+      "per run = (CPU time of the whole host process tree for K runs - for 0 runs) / K, so the " +
+      "sandbox's start-up is left out",
     async run(context, results) {
       const runs = context.quick ? 5 : 10;
+      const maxSeconds = context.quick ? 2 : 5; // a slow sandbox does fewer runs, not a longer run
       let missing: string | null = null;
       try {
         await Deno.stat(PYTHON);
@@ -177,12 +189,14 @@ function pythonStartup(): Benchmark {
           const cpu = cell(results, "python_cpu", peer.name);
           if (missing) wall.error = cpu.error = missing;
           if (wall.error) continue;
-          const measured: { wallNs: number; cpuNs: number }[] = [];
+          const measured: { wallNs: number; cpuNs: number; runs: number }[] = [];
           for (const count of [runs, 0]) {
             const containerId = context.uniqueId();
             const prepared = await peer.prepare({
               rootfs: "host",
-              argv: (dir) => [`${dir}/repeat`, String(count), PYTHON, "-c", "pass"],
+              argv: (
+                dir,
+              ) => [`${dir}/repeat`, String(count), String(maxSeconds), PYTHON, "-c", "pass"],
             }, containerId);
             const run = await peerRun(context, peer.name, "program", prepared.argv, {
               timeoutSeconds: 120,
@@ -199,11 +213,17 @@ function pythonStartup(): Benchmark {
                 `  python on ${peer.name}: a process outlived the run; CPU time incomplete`,
               );
             }
-            measured.push({ wallNs: result.value, cpuNs: run.cpuNs });
+            measured.push({ wallNs: result.value, cpuNs: run.cpuNs, runs: result.iterations });
           }
           if (measured.length !== 2) continue;
-          wall.values.push(measured[0].wallNs / 1e6);
-          cpu.values.push((measured[0].cpuNs - measured[1].cpuNs) / runs / 1e6);
+          record(context, "python_wall", peer.name, wall, measured[0].wallNs / 1e6);
+          record(
+            context,
+            "python_cpu",
+            peer.name,
+            cpu,
+            (measured[0].cpuNs - measured[1].cpuNs) / measured[0].runs / 1e6,
+          );
         }
       }
     },
@@ -251,7 +271,7 @@ function ociRun(): Benchmark {
             context.log(`  oci_run on ${peer.name}: n/a (${target.error})`);
             continue;
           }
-          if (round >= 0) target.values.push(run.wallNs / 1e6);
+          if (round >= 0) record(context, id, peer.name, target, run.wallNs / 1e6);
         }
       }
     },
@@ -303,7 +323,7 @@ function podmanRun(): Benchmark {
             context.log(`  podman_run on ${peer.name}: n/a (${target.error})`);
             continue;
           }
-          if (round >= 0) target.values.push(run.wallNs / 1e6);
+          if (round >= 0) record(context, id, peer.name, target, run.wallNs / 1e6);
         }
       }
     },
@@ -385,8 +405,8 @@ function memory(): Benchmark {
           context.log(`  memory on ${peer.name}: n/a (${measured})`);
           continue;
         }
-        pss.values.push(measured.pssPerSandboxMiB);
-        rss.values.push(measured.rssOfOneMiB);
+        record(context, "memory_pss", peer.name, pss, measured.pssPerSandboxMiB);
+        record(context, "memory_rss", peer.name, rss, measured.rssOfOneMiB);
       }
     },
   };

@@ -24,6 +24,7 @@ Options:
   --cordon PATH       the cordon binary (default dist/cordon, or $CORDON_BENCH_BINARY)
   --no-write          do not write bench/RESULTS.md
   --results PATH      write the results there instead
+  --verbose           log every round's figure (on stderr)
   --list              list the benchmarks and exit
   -h, --help          this help
 `;
@@ -41,6 +42,7 @@ interface Options {
   write: boolean;
   resultsPath: string | null;
   list: boolean;
+  verbose: boolean;
 }
 
 function parseOptions(args: string[], repo: string): Options | string {
@@ -56,6 +58,7 @@ function parseOptions(args: string[], repo: string): Options | string {
     write: true,
     resultsPath: null,
     list: false,
+    verbose: false,
   };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
@@ -108,6 +111,9 @@ function parseOptions(args: string[], repo: string): Options | string {
           break;
         case "--results":
           o.resultsPath = value();
+          break;
+        case "--verbose":
+          o.verbose = true;
           break;
         case "--list":
           o.list = true;
@@ -198,6 +204,7 @@ async function main(args: string[]): Promise<number> {
     peers: peers.filter((p) => !p.unavailable),
     rounds: options.rounds,
     quick: options.quick,
+    verbose: options.verbose,
     budgetSeconds: options.budgetSeconds,
     cpus: options.cpus,
     log,
