@@ -359,6 +359,19 @@ async function preparePodman(context: Context): Promise<PodmanSetup | string> {
     context.log(`  podman: importing ${image}`);
     const imported = await plainRun([podman, "import", tar, image], env);
     if (!imported.ok) return `podman import failed: ${firstErrorLine(imported)}`;
+    // Older builds of the image are of no further use.
+    const listed = await plainRun([
+      podman,
+      "images",
+      "--format",
+      "{{.Repository}}:{{.Tag}}",
+      PODMAN_IMAGE_REPO,
+    ], env);
+    for (const old of listed.stdout.split("\n").map((l) => l.trim())) {
+      if (old.startsWith(`${PODMAN_IMAGE_REPO}:`) && old !== image) {
+        await plainRun([podman, "rmi", old], env);
+      }
+    }
   }
   return { podman, image, env };
 }
