@@ -1,0 +1,37 @@
+// Linux errno values. The socket API returns them negated (-EAGAIN) and never throws for
+// network conditions, so the sentry can hand them straight back to the guest.
+export const EPERM = 1;
+export const ENOENT = 2;
+export const EINTR = 4;
+export const EIO = 5;
+export const EBADF = 9;
+export const EAGAIN = 11;
+export const ENOMEM = 12;
+export const EACCES = 13;
+export const EFAULT = 14;
+export const EINVAL = 22;
+export const EPIPE = 32;
+export const ENOPROTOOPT = 92;
+export const EPROTONOSUPPORT = 93;
+export const ESOCKTNOSUPPORT = 94;
+export const EOPNOTSUPP = 95;
+export const EAFNOSUPPORT = 97;
+export const EADDRINUSE = 98;
+export const EADDRNOTAVAIL = 99;
+export const ENETDOWN = 100;
+export const ENETUNREACH = 101;
+export const ECONNABORTED = 103;
+export const ECONNRESET = 104;
+export const ENOBUFS = 105;
+export const EISCONN = 106;
+export const ENOTCONN = 107;
+export const ETIMEDOUT = 110;
+export const ECONNREFUSED = 111;
+export const EHOSTDOWN = 112;
+export const EHOSTUNREACH = 113;
+export const EALREADY = 114;
+export const EINPROGRESS = 115;
+export const EMSGSIZE = 90;
+export const EDESTADDRREQ = 89;
+export const EPROTO = 71;
+export const ENODEV = 19;
