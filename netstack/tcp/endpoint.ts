@@ -1520,14 +1520,19 @@ export class TcpSocket implements S.Socket, PortOwner {
     if (ackedSomething) {
       let rttSample = -1;
       let acked = 0;
+      let ackedRetransmitted = false;
       this.sb.ackTo(ack, (r, bytes) => {
         acked += bytes;
+        if (r.flags & RETRANS) ackedRetransmitted = true;
         if (bytes === r.length && !(r.flags & SACKED)) {
+          // The newest segment this ACK covers is the one that triggered it.
           if (!(r.flags & RETRANS)) rttSample = now - r.xmit;
           if (this.rackUpdate(r, now)) rackUpdated = true;
         }
       });
-      if (rttSample < 0 && this.tsOk && seg.hasTs && seg.tsEcr !== 0 && this.backoff > 0) {
+      // Karn: an ACK covering retransmitted data says nothing certain about the RTT.
+      if (ackedRetransmitted) rttSample = -1;
+      if (rttSample < 0 && this.tsOk && seg.hasTs && seg.tsEcr !== 0) {
         rttSample = (((this.tsNow() - seg.tsEcr) >>> 0) % 0x80000000) * 1e6;
       }
       if (rttSample >= 0) this.rtt.sample(rttSample, now);
