@@ -3,7 +3,7 @@
 // bench/RESULTS.md. Benchmarks print figures; they never assert.
 import { allBenchmarks, Cell, Context, Results } from "./benchmarks.ts";
 import { prepareBundles, writeSmallFile } from "./bundles.ts";
-import { makePeers, PEER_NAMES, PeerName, versionOf } from "./peers.ts";
+import { makePeers, PEER_NAMES, PeerName, sweepStaleContainers, versionOf } from "./peers.ts";
 import { pathsFrom, plainRun, which } from "./process.ts";
 import { renderTable, Statistic } from "./table.ts";
 
@@ -196,6 +196,10 @@ async function main(args: string[]): Promise<number> {
   const allPeers = await makePeers({ paths, bundles, cordon: options.cordon });
   const peers = allPeers.filter((p) => options.peers.includes(p.name));
   for (const p of peers) if (p.unavailable) log(`bench: ${p.name}: n/a (${p.unavailable})`);
+  const swept = await sweepStaleContainers(allPeers.filter((p) => p.name !== "cordon-ptrace"));
+  if (swept.length) {
+    log(`bench: removed containers left by an interrupted run: ${swept.join(", ")}`);
+  }
 
   let counter = 0;
   const context: Context = {

@@ -76,14 +76,35 @@ export async function measureSleepingSandboxes(
       rssOfOneMiB: rssKiB[Math.floor(rssKiB.length / 2)] / 1024,
     };
   } finally {
-    for (const entry of launched) {
-      await plainRun(oci.kill(entry.id));
-      await plainRun(oci.remove(entry.id));
-      await entry.stdin.close().catch(() => {});
-      await entry.reaper.stdout.cancel().catch(() => {});
-      await entry.reaper.status;
-    }
+    for (const entry of launched) await removeLaunched(context, oci, entry);
   }
+}
+
+// Deletes a detached container through its runtime. Should a process of it outlive that (seen
+// once with runsc), it is killed by pid: it is a descendant of our subreaper, so ours.
+async function removeLaunched(context: Context, oci: OciRuntime, entry: Launched): Promise<void> {
+  await plainRun(oci.kill(entry.id));
+  await plainRun(oci.remove(entry.id));
+  let left: number[] = [];
+  for (let waited = 0; waited < 5000; waited += 100) {
+    left = descendants(processTable(), entry.reaper.pid);
+    if (left.length === 0) break;
+    await sleep(100);
+  }
+  if (left.length) {
+    context.log(`  ${entry.id}: ${left.length} process(es) outlived delete; killing them by pid`);
+    for (const pid of left) {
+      try {
+        Deno.kill(pid, "SIGKILL");
+      } catch {
+        // gone meanwhile
+      }
+    }
+    await plainRun(oci.remove(entry.id));
+  }
+  await entry.stdin.close().catch(() => {});
+  await entry.reaper.stdout.cancel().catch(() => {});
+  await entry.reaper.status;
 }
 
 // Reads the subreaper's `LAUNCHED exit=N` line; null on timeout.
@@ -109,7 +130,7 @@ async function launchStatus(reaper: Deno.ChildProcess, timeoutMs: number): Promi
   return match ? Number(match[1]) : null;
 }
 
-// pid -> parent pid, for every process on the host.
+// pid -> parent pid, for every live (not zombie) process on the host.
 function processTable(): Map<number, number> {
   const parents = new Map<number, number>();
   for (const entry of Deno.readDirSync("/proc")) {
@@ -118,7 +139,8 @@ function processTable(): Map<number, number> {
       const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
       // The command name is in parentheses and may hold anything; fields follow the last ')'.
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      parents.set(Number(entry.name), Number(fields[1]));
+      // A zombie holds no memory and is only waiting for our subreaper to reap it.
+      if (fields[0] !== "Z") parents.set(Number(entry.name), Number(fields[1]));
     } catch {
       // it exited meanwhile
     }

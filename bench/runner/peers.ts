@@ -175,3 +175,30 @@ export async function versionOf(argv: string[]): Promise<string> {
     lines.map((l) => /\d+\.\d+[\w.~+-]*/.exec(l)?.[0]).find((v) => v) ?? lines[0];
   return run.ok && line ? line : "unknown";
 }
+
+/**
+ * Deletes containers that an earlier, interrupted run left in our state folders: their ids are
+ * cordon-bench-RUNNERPID-N, and RUNNERPID no longer exists. Returns the ids removed.
+ */
+export async function sweepStaleContainers(peers: Peer[]): Promise<string[]> {
+  const removed: string[] = [];
+  for (const peer of peers) {
+    if (!peer.oci || peer.unavailable) continue;
+    const listed = await plainRun([peer.oci.binary, ...peer.oci.globalFlags, "list"]);
+    if (!listed.ok) continue;
+    for (const line of listed.stdout.split("\n")) {
+      const match = /^(cordon-bench-(\d+)-\d+)\s/.exec(line);
+      if (!match || Number(match[2]) === Deno.pid) continue;
+      try {
+        await Deno.stat(`/proc/${match[2]}`);
+        continue; // that run is still going
+      } catch {
+        // its runner is gone
+      }
+      await plainRun(peer.oci.kill(match[1]));
+      await removeContainer(peer.oci, match[1]);
+      removed.push(`${peer.name} ${match[1]}`);
+    }
+  }
+  return removed;
+}
