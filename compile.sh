@@ -2,7 +2,8 @@
 # Builds Cordon into one self-contained executable, dist/cordon, and runs its tests.
 #
 #   ./compile.sh             build dist/cordon (incremental)
-#   ./compile.sh test [ARGS] build, then run every test (ARGS go to `deno test`)
+#   ./compile.sh test [ARGS] build, then run every test (ARGS go to `deno test`; without
+#                            ARGS it also runs the reproducibility check below)
 #   ./compile.sh bench [ARGS] build, then run bench/run.sh
 #   ./compile.sh reproduce   rebuild everything into a scratch directory and check that the
 #                            result is byte-identical to dist/cordon
@@ -120,7 +121,6 @@ build() {
 # same (zstd's output depends only on its input, level and version); set REPRODUCE_DENO=1 to
 # recompress it too.
 reproduce() {
-  build
   local scratch=$ROOT/build/reproduce
   rm -rf "$scratch"
   mkdir -p "$scratch/launcher"
@@ -143,6 +143,7 @@ reproduce() {
   log "reproducible: dist/cordon and a scratch rebuild are both sha256 $first"
 }
 
+# With no ARGS, also checks that the build is reproducible (a few seconds).
 run_tests() {
   build
   ensure_test_tools
@@ -151,7 +152,13 @@ run_tests() {
   local roots=(tests/)
   if [ -d netstack ]; then roots+=(netstack/); fi
   log "deno test -A ${roots[*]} $*"
-  "$DENO" test -A "${roots[@]}" "$@"
+  local status=0
+  "$DENO" test -A "${roots[@]}" "$@" || status=$?
+  if [ $# -eq 0 ]; then
+    log "reproducibility: rebuilding into build/reproduce/"
+    (reproduce) || status=1
+  fi
+  return $status
 }
 
 case "${1:-build}" in
@@ -169,11 +176,14 @@ bench)
     die "bench/run.sh does not exist yet"
   fi
   ;;
-reproduce) reproduce ;;
+reproduce)
+  build
+  reproduce
+  ;;
 clean)
   rm -rf build dist tests/build
   make -s -C ffi clean
   ;;
--h | --help | help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' ;;
+-h | --help | help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' ;;
 *) die "unknown command '$1' (try ./compile.sh --help)" ;;
 esac
