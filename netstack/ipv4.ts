@@ -81,7 +81,7 @@ export class IPv4 {
     info.payload = payload;
     info.ip = p;
     info.multicast = multicast;
-    info.trusted = nic.link.checksumOffload;
+    info.trusted = this.stack.frameTrusted;
     info.reassembled = reassembled;
     switch (protocol) {
       case PROTO_TCP:

@@ -137,7 +137,7 @@ export class IPv6 {
     info.payload = buf.subarray(off);
     info.ip = p;
     info.multicast = multicast;
-    info.trusted = nic.link.checksumOffload;
+    info.trusted = this.stack.frameTrusted;
     info.reassembled = reassembled;
     if (next === NH_TCP) {
       if (!multicast) this.stack.tcp.receive(info);

@@ -192,7 +192,7 @@ export class Stack {
       ll.set([m[0] ^ 2, m[1], m[2], 0xff, 0xfe, m[3], m[4], m[5]], 8);
       this.addAddressRaw(nic, ll, 64, false);
     }
-    link.setReceiver((frame) => this.receiveFrame(nic, frame));
+    link.setReceiver((frame, trusted) => this.receiveFrame(nic, frame, trusted === true));
     return nic;
   }
 
@@ -294,8 +294,9 @@ export class Stack {
   // ---- Input -------------------------------------------------------------------------------
 
   /** Takes one Ethernet frame from `nic`; also callable directly by tests. */
-  receiveFrame(nic: NIC, frame: Uint8Array): void {
+  receiveFrame(nic: NIC, frame: Uint8Array, trusted = false): void {
     this.enter();
+    this.frameTrusted = trusted || nic.link.checksumOffload;
     try {
       nic.framesIn++;
       if (frame.length < ETH_HLEN) {
@@ -329,6 +330,9 @@ export class Stack {
       this.leave();
     }
   }
+
+  /** Whether the frame being processed needs no transport checksum check. */
+  frameTrusted = false;
 
   /** Called with exceptions caught while processing a frame (a bug, never a packet's fault). */
   onInternalError: ((e: unknown) => void) | null = null;

@@ -12,8 +12,10 @@ export interface LinkEndpoint {
   /** When true, the stack neither computes nor checks TCP/UDP checksums on this link: frames
    * never leave the process (Linux's loopback does the same). */
   readonly checksumOffload: boolean;
-  /** Where received frames go. The frame is only valid during the call. */
-  setReceiver(receive: (frame: Uint8Array) => void): void;
+  /** Where received frames go. The frame is only valid during the call. `trusted` says the
+   * host already validated (or will fill in) the transport checksum, as for frames a veth
+   * hands over with a partial checksum. */
+  setReceiver(receive: (frame: Uint8Array, trusted?: boolean) => void): void;
   /** Queues one frame for sending. The endpoint copies it before returning, so the caller may
    * reuse its buffer. Returns false when the frame was dropped (queue full, link down). */
   write(frame: Uint8Array): boolean;

@@ -83,10 +83,10 @@ export class CaptureEndpoint implements LinkEndpoint {
   get checksumOffload() {
     return this.inner.checksumOffload;
   }
-  setReceiver(receive: (frame: Uint8Array) => void): void {
-    this.inner.setReceiver((frame) => {
+  setReceiver(receive: (frame: Uint8Array, trusted?: boolean) => void): void {
+    this.inner.setReceiver((frame, trusted) => {
       this.writer.record(frame, wallNs());
-      receive(frame);
+      receive(frame, trusted);
     });
   }
   write(frame: Uint8Array): boolean {
