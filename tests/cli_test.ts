@@ -2,13 +2,16 @@
 // help, and one-line errors with exit status 2 for what it does not understand.
 import { VERSION } from "../src/version.ts";
 
-const CORDON = Deno.env.get("CORDON_TEST_DIST") ?? new URL("../dist/cordon", import.meta.url).pathname;
+const CORDON = Deno.env.get("CORDON_TEST_DIST") ??
+  new URL("../dist/cordon", import.meta.url).pathname;
 
 function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new Error(message);
 }
 
-async function cordon(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function cordon(
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const output = await new Deno.Command(CORDON, {
     args,
     stdin: "null",
@@ -17,13 +20,20 @@ async function cordon(...args: string[]): Promise<{ code: number; stdout: string
     signal: AbortSignal.timeout(60_000),
   }).output();
   const decoder = new TextDecoder();
-  return { code: output.code, stdout: decoder.decode(output.stdout), stderr: decoder.decode(output.stderr) };
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
 }
 
 Deno.test("cli: --version prints the version and exits 0", async () => {
   const result = await cordon("--version");
   assert(result.code === 0, `exit status ${result.code}, stderr: ${result.stderr}`);
-  assert(result.stdout === `cordon version ${VERSION}\n`, `stdout: ${JSON.stringify(result.stdout)}`);
+  assert(
+    result.stdout === `cordon version ${VERSION}\n`,
+    `stdout: ${JSON.stringify(result.stdout)}`,
+  );
   assert(result.stderr === "", `stderr: ${result.stderr}`);
 });
 
@@ -32,12 +42,20 @@ for (const args of [["--help"], ["-h"], ["help"]]) {
     const result = await cordon(...args);
     assert(result.code === 0, `exit status ${result.code}, stderr: ${result.stderr}`);
     assert(/^Usage:/m.test(result.stdout), `no usage in: ${result.stdout}`);
-    assert(result.stdout.includes("cordon do"), `the usage does not mention 'cordon do': ${result.stdout}`);
-    assert(result.stdout.includes("--version"), `the usage does not mention --version: ${result.stdout}`);
+    assert(
+      result.stdout.includes("cordon do"),
+      `the usage does not mention 'cordon do': ${result.stdout}`,
+    );
+    assert(
+      result.stdout.includes("--version"),
+      `the usage does not mention --version: ${result.stdout}`,
+    );
   });
 }
 
-for (const [what, word] of [["unknown command", "frobnicate"], ["unknown option", "--frobnicate"]]) {
+for (
+  const [what, word] of [["unknown command", "frobnicate"], ["unknown option", "--frobnicate"]]
+) {
   Deno.test(`cli: an ${what} exits 2 with a one-line message`, async () => {
     const result = await cordon(word, "extra");
     assert(result.code === 2, `exit status ${result.code}`);

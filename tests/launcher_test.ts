@@ -4,7 +4,8 @@
 import { VERSION } from "../src/version.ts";
 
 // CORDON_TEST_DIST checks another build of the same sources (for example an installed copy).
-const DIST = Deno.env.get("CORDON_TEST_DIST") ?? new URL("../dist/cordon", import.meta.url).pathname;
+const DIST = Deno.env.get("CORDON_TEST_DIST") ??
+  new URL("../dist/cordon", import.meta.url).pathname;
 const TRAILER_SIZE = 4 * 96 + 24; // struct payload_trailer in ffi/launcher/payload.h
 const MEMBER_SIZE = 96;
 const MAGIC = "CORDPAY1";
@@ -27,7 +28,12 @@ interface Result {
   pid: number;
 }
 
-async function runCordon(binary: string, args: string[], env: Record<string, string>, cwd?: string): Promise<Result> {
+async function runCordon(
+  binary: string,
+  args: string[],
+  env: Record<string, string>,
+  cwd?: string,
+): Promise<Result> {
   const child = new Deno.Command(binary, {
     args,
     env: { PATH: "/usr/local/bin:/usr/bin:/bin", ...env },
@@ -40,7 +46,12 @@ async function runCordon(binary: string, args: string[], env: Record<string, str
   }).spawn();
   const output = await child.output();
   const decoder = new TextDecoder();
-  return { code: output.code, stdout: decoder.decode(output.stdout), stderr: decoder.decode(output.stderr), pid: child.pid };
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+    pid: child.pid,
+  };
 }
 
 /** A scratch folder holding a copy of dist/cordon (or of `bytes`) and an empty home. */
@@ -62,7 +73,9 @@ class Scratch {
   }
 
   memberDir(prefix: string): string {
-    const found = [...Deno.readDirSync(this.cache)].filter((entry) => entry.name.startsWith(`${prefix}-`));
+    const found = [...Deno.readDirSync(this.cache)].filter((entry) =>
+      entry.name.startsWith(`${prefix}-`)
+    );
     assertEquals(found.length, 1, `cache entries for ${prefix}`);
     return `${this.cache}/${found[0].name}`;
   }
@@ -118,7 +131,10 @@ function readTrailer(file: Uint8Array): { members: Member[]; payloadOffset: numb
   return { members, payloadOffset: Number(view.getBigUint64(392, true)) };
 }
 
-function memberOffsetInFile(file: Uint8Array, name: string): { trailerIndex: number; member: Member } {
+function memberOffsetInFile(
+  file: Uint8Array,
+  name: string,
+): { trailerIndex: number; member: Member } {
   const { members } = readTrailer(file);
   const index = members.findIndex((member) => member.name === name);
   assert(index >= 0, `no member ${name}`);
@@ -130,7 +146,11 @@ async function withBundle(script: string): Promise<Uint8Array> {
   const file = Deno.readFileSync(DIST);
   const { members, payloadOffset } = readTrailer(file);
   const source = new TextEncoder().encode(script);
-  const zstd = new Deno.Command("zstd", { args: ["-q", "-c", "-3", "--no-progress"], stdin: "piped", stdout: "piped" }).spawn();
+  const zstd = new Deno.Command("zstd", {
+    args: ["-q", "-c", "-3", "--no-progress"],
+    stdin: "piped",
+    stdout: "piped",
+  }).spawn();
   const writer = zstd.stdin.getWriter();
   await writer.write(source);
   await writer.close();
@@ -140,7 +160,9 @@ async function withBundle(script: string): Promise<Uint8Array> {
   let offset = payloadOffset;
   const layout: Member[] = [];
   for (const member of members) {
-    const bytes = member.name === "cordon.js" ? packed : file.subarray(member.offset, member.offset + member.packedSize);
+    const bytes = member.name === "cordon.js"
+      ? packed
+      : file.subarray(member.offset, member.offset + member.packedSize);
     const sha256 = member.name === "cordon.js"
       ? new Uint8Array(await crypto.subtle.digest("SHA-256", packed))
       : member.sha256;
@@ -206,7 +228,9 @@ Deno.test("launcher: a copy alone in a fresh folder with a fresh HOME runs, then
   using scratch = new Scratch();
   assertVersion(await scratch.run(["--version"]));
   for (const prefix of ["deno", "cordon.js", "libsandbox.so"]) scratch.memberDir(prefix);
-  const leftovers = [...Deno.readDirSync(scratch.cache)].filter((entry) => entry.name.startsWith("."));
+  const leftovers = [...Deno.readDirSync(scratch.cache)].filter((entry) =>
+    entry.name.startsWith(".")
+  );
   assertEquals(leftovers.map((entry) => entry.name), [], "temporary directories left behind");
   const warm = await scratch.run(["--version"], { CORDON_LAUNCHER_DEBUG: "1" });
   assertVersion(warm);
@@ -230,14 +254,22 @@ Deno.test("launcher: XDG_CACHE_HOME is preferred to HOME", async () => {
 Deno.test("launcher: execs Deno in the same process with argv, status and environment intact", async () => {
   using scratch = new Scratch(await withBundle(PROBE));
   const args = ["do", "--", "", "two words", "--version", "-A", "ünïcödé", "*", "--no-prompt"];
-  const result = await scratch.run(args, { PROBE_EXIT: "42", KEPT: "yes", DENO_DIR: "/ignored", CORDON_LIBDIR: "/ignored" });
+  const result = await scratch.run(args, {
+    PROBE_EXIT: "42",
+    KEPT: "yes",
+    DENO_DIR: "/ignored",
+    CORDON_LIBDIR: "/ignored",
+  });
   assertEquals(result.code, 42, `exit status (stderr: ${result.stderr})`);
   const report = JSON.parse(result.stdout);
   assertEquals(report.args, args, "argv");
   assertEquals(report.pid, result.pid, "pid (the launcher must exec, not fork)");
   assertEquals(report.CORDON_SELF, Deno.realPathSync(scratch.binary), "CORDON_SELF");
   assertEquals(report.library, "loaded", "libsandbox.so");
-  assert(report.CORDON_LIBDIR.startsWith(`${scratch.cache}/libsandbox.so-`), `CORDON_LIBDIR ${report.CORDON_LIBDIR}`);
+  assert(
+    report.CORDON_LIBDIR.startsWith(`${scratch.cache}/libsandbox.so-`),
+    `CORDON_LIBDIR ${report.CORDON_LIBDIR}`,
+  );
   assertEquals(report.DENO_DIR, `${scratch.cache}/deno_dir`, "DENO_DIR");
   assertEquals(report.KEPT, "yes", "other variables pass through");
 });
@@ -288,7 +320,11 @@ Deno.test({
     const result = await scratch.run(["--version"], { CORDON_LAUNCHER_DEBUG: "1" });
     assertVersion(result);
     assert(result.stderr.includes("not trusted"), result.stderr);
-    assertEquals(Deno.statSync(scratch.memberDir("libsandbox.so")).uid, Deno.uid(), "owner after re-extraction");
+    assertEquals(
+      Deno.statSync(scratch.memberDir("libsandbox.so")).uid,
+      Deno.uid(),
+      "owner after re-extraction",
+    );
   },
 });
 
@@ -337,7 +373,10 @@ Deno.test("launcher: runs from sealed memfds when no cache directory is usable",
   assertEquals(report.args, ["a", "b"], "argv");
   assertEquals(report.pid, result.pid, "pid");
   assertEquals(report.library, "loaded", "libsandbox.so from a memfd");
-  assert(/^\/proc\/self\/fd\/\d+$/.test(report.CORDON_LIBSANDBOX), `CORDON_LIBSANDBOX ${report.CORDON_LIBSANDBOX}`);
+  assert(
+    /^\/proc\/self\/fd\/\d+$/.test(report.CORDON_LIBSANDBOX),
+    `CORDON_LIBSANDBOX ${report.CORDON_LIBSANDBOX}`,
+  );
   assertEquals(report.CORDON_LIBDIR, null, "CORDON_LIBDIR");
 });
 
@@ -346,13 +385,19 @@ Deno.test("launcher: concurrent first runs agree on one cache", async () => {
   const results = await Promise.all([1, 2, 3, 4].map(() => scratch.run(["--version"])));
   results.forEach(assertVersion);
   const entries = [...Deno.readDirSync(scratch.cache)].map((entry) => entry.name).sort();
-  assertEquals(entries.filter((name) => name.startsWith(".")), [], "temporary directories left behind");
+  assertEquals(
+    entries.filter((name) => name.startsWith(".")),
+    [],
+    "temporary directories left behind",
+  );
   assertEquals(entries.length, 4, `cache entries ${entries}`); // three members and deno_dir
 });
 
 Deno.test("launcher: a truncated file exits 125 with a one-line message", async () => {
   const file = Deno.readFileSync(DIST);
-  for (const length of [Math.floor(file.length / 2), readTrailer(file).payloadOffset, file.length - 1]) {
+  for (
+    const length of [Math.floor(file.length / 2), readTrailer(file).payloadOffset, file.length - 1]
+  ) {
     using scratch = new Scratch(file.slice(0, length));
     assertLauncherFailure(await scratch.run(["--version"]), /^cordon: .*(truncated|corrupt)/);
   }
@@ -363,15 +408,31 @@ Deno.test("launcher: a corrupt payload exits 125 with a one-line message", async
   const { member, trailerIndex } = memberOffsetInFile(file, "cordon.js");
   const flipped = file.slice();
   flipped[member.offset + Math.floor(member.packedSize / 2)] ^= 0xff;
-  const environments: Record<string, string>[] = [{}, { HOME: UNUSABLE, XDG_CACHE_HOME: UNUSABLE, TMPDIR: UNUSABLE }];
+  const environments: Record<string, string>[] = [{}, {
+    HOME: UNUSABLE,
+    XDG_CACHE_HOME: UNUSABLE,
+    TMPDIR: UNUSABLE,
+  }];
   for (const env of environments) {
     using scratch = new Scratch(flipped);
-    assertLauncherFailure(await scratch.run(["--version"], env), /^cordon: payload member 'cordon\.js' is corrupt/);
+    assertLauncherFailure(
+      await scratch.run(["--version"], env),
+      /^cordon: payload member 'cordon\.js' is corrupt/,
+    );
   }
   const wrongHash = file.slice();
   wrongHash[trailerIndex + 64] ^= 0x01;
   using scratch = new Scratch(wrongHash);
-  assertLauncherFailure(await scratch.run(["--version"]), /^cordon: payload member 'cordon\.js' is corrupt \(hash mismatch\)$/);
-  const leftovers = [...Deno.readDirSync(scratch.cache)].filter((entry) => entry.name.startsWith("cordon.js") || entry.name.startsWith(".tmp"));
-  assertEquals(leftovers.map((entry) => entry.name), [], "a corrupt member must not reach the cache");
+  assertLauncherFailure(
+    await scratch.run(["--version"]),
+    /^cordon: payload member 'cordon\.js' is corrupt \(hash mismatch\)$/,
+  );
+  const leftovers = [...Deno.readDirSync(scratch.cache)].filter((entry) =>
+    entry.name.startsWith("cordon.js") || entry.name.startsWith(".tmp")
+  );
+  assertEquals(
+    leftovers.map((entry) => entry.name),
+    [],
+    "a corrupt member must not reach the cache",
+  );
 });

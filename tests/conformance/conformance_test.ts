@@ -27,7 +27,11 @@ for (const name of readEnabled()) {
           const args = [fixture.input];
           const native = await run([binary, ...args]);
           const sandboxed = await run(sandboxedArgv(binary, platform, args));
-          const difference = compareTranscripts(native, sandboxed, `cordon do --platform ${platform}`);
+          const difference = compareTranscripts(
+            native,
+            sandboxed,
+            `cordon do --platform ${platform}`,
+          );
           if (difference !== null) throw new Error(`${name} (${libc}):\n${difference}`);
         } finally {
           Deno.removeSync(fixture.dir, { recursive: true });

@@ -48,7 +48,12 @@ function isFile(path: string): boolean {
 }
 
 /** The built binary of a listed program; throws if its source or its binary is missing. */
-export function programPath(name: string, libc: Libc, buildDir = BUILD_DIR, sourceDir = `${CONFORMANCE_DIR}progs`): string {
+export function programPath(
+  name: string,
+  libc: Libc,
+  buildDir = BUILD_DIR,
+  sourceDir = `${CONFORMANCE_DIR}progs`,
+): string {
   if (!isFile(`${sourceDir}/${name}.c`)) {
     throw new Error(`'${name}' is listed in ENABLED but ${sourceDir}/${name}.c does not exist`);
   }
@@ -77,7 +82,12 @@ export async function run(argv: string[], timeoutMs = 60_000): Promise<Transcrip
   };
 }
 
-export function sandboxedArgv(binary: string, platform: Platform, args: string[], cordon = CORDON): string[] {
+export function sandboxedArgv(
+  binary: string,
+  platform: Platform,
+  args: string[],
+  cordon = CORDON,
+): string[] {
   return [cordon, "do", "--platform", platform, "--", binary, ...args];
 }
 
@@ -85,7 +95,12 @@ export function sandboxedArgv(binary: string, platform: Platform, args: string[]
  * A line diff of two texts in unified style (one hunk covering everything: transcripts are
  * short, and the whole context helps more than three lines of it).
  */
-export function unifiedDiff(before: string, after: string, beforeLabel: string, afterLabel: string): string {
+export function unifiedDiff(
+  before: string,
+  after: string,
+  beforeLabel: string,
+  afterLabel: string,
+): string {
   const toLines = (text: string) => (text.endsWith("\n") ? text.slice(0, -1) : text).split("\n");
   const a = toLines(before), b = toLines(after);
   // Longest common subsequence table, from the end, so the walk below goes forwards.
@@ -111,16 +126,24 @@ export function unifiedDiff(before: string, after: string, beforeLabel: string, 
 }
 
 /** null if the two runs agree; otherwise a report of how they differ. */
-export function compareTranscripts(native: Transcript, sandboxed: Transcript, sandboxLabel: string): string | null {
+export function compareTranscripts(
+  native: Transcript,
+  sandboxed: Transcript,
+  sandboxLabel: string,
+): string | null {
   const problems: string[] = [];
   if (native.status !== sandboxed.status) {
     problems.push(`status differs: native ${native.status}, ${sandboxLabel} ${sandboxed.status}`);
   }
   if (native.stdout !== sandboxed.stdout) {
-    problems.push(`stdout differs:\n${unifiedDiff(native.stdout, sandboxed.stdout, "native", sandboxLabel)}`);
+    problems.push(
+      `stdout differs:\n${unifiedDiff(native.stdout, sandboxed.stdout, "native", sandboxLabel)}`,
+    );
   }
   if (problems.length === 0) return null;
-  if (sandboxed.stderr.trim() !== "") problems.push(`${sandboxLabel} stderr:\n${sandboxed.stderr.trimEnd()}`);
+  if (sandboxed.stderr.trim() !== "") {
+    problems.push(`${sandboxLabel} stderr:\n${sandboxed.stderr.trimEnd()}`);
+  }
   return problems.join("\n");
 }
 

@@ -77,7 +77,10 @@ Deno.test("harness: a different stdout fails with a diff", () => {
 Deno.test("harness: a different exit status fails", () => {
   const native: Transcript = { stdout: "", status: "exit 3", stderr: "" };
   const report = compareTranscripts(native, { ...native, status: "signal SIGSEGV" }, "sandbox");
-  assert(report !== null && report.includes("native exit 3, sandbox signal SIGSEGV"), String(report));
+  assert(
+    report !== null && report.includes("native exit 3, sandbox signal SIGSEGV"),
+    String(report),
+  );
 });
 
 Deno.test("harness: unified diff marks insertions and deletions", () => {
