@@ -299,6 +299,26 @@ Deno.test("launcher: a group-writable cached file or directory is not trusted an
   assertEquals(Deno.statSync(bundleDir).mode! & 0o777, 0o700, "directory mode after re-extraction");
 });
 
+Deno.test("launcher: temporary directories abandoned long ago are removed on a cold start", async () => {
+  using scratch = new Scratch();
+  Deno.mkdirSync(scratch.cache, { recursive: true, mode: 0o700 });
+  const abandoned = `${scratch.cache}/.tmp-deno-0123456789abcdef-AbCdEf`;
+  const recent = `${scratch.cache}/.tmp-deno-0123456789abcdef-GhIjKl`;
+  for (const dir of [abandoned, recent]) {
+    Deno.mkdirSync(dir, { mode: 0o700 });
+    Deno.writeTextFileSync(`${dir}/deno`, "partial");
+  }
+  const twoHoursAgo = new Date(Date.now() - 2 * 3600 * 1000);
+  Deno.utimeSync(abandoned, twoHoursAgo, twoHoursAgo);
+  assertVersion(await scratch.run(["--version"]));
+  const names = [...Deno.readDirSync(scratch.cache)].map((entry) => entry.name);
+  assert(!names.includes(abandoned.split("/").pop()!), `abandoned directory kept: ${names}`);
+  assert(
+    names.includes(recent.split("/").pop()!),
+    `a recent directory (maybe in use) was removed: ${names}`,
+  );
+});
+
 Deno.test("launcher: a cached file of the wrong size is unpacked again", async () => {
   using scratch = new Scratch();
   assertVersion(await scratch.run(["--version"]));

@@ -26,6 +26,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -297,6 +298,30 @@ static void remove_tree_at(int parent_fd, const char *name, int depth) {
   unlinkat(parent_fd, name, AT_REMOVEDIR);
 }
 
+// Temporary directories older than this were left by a launcher that died while unpacking
+// (a live one finishes within seconds); they are removed on the next cold start.
+#define ABANDONED_AFTER_SECONDS 3600
+
+static void remove_abandoned_temporaries(const char *base) {
+  int fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  DIR *dir = fdopendir(fd);
+  if (!dir) {
+    close(fd);
+    return;
+  }
+  time_t now = time(NULL);
+  for (struct dirent *entry; (entry = readdir(dir)) != NULL;) {
+    if (strncmp(entry->d_name, ".tmp-", 5) != 0 && strncmp(entry->d_name, ".stale-", 7) != 0) continue;
+    struct stat st;
+    if (fstatat(fd, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_mtime < now - ABANDONED_AFTER_SECONDS) {
+      debug("%s/%s: removing an abandoned temporary directory", base, entry->d_name);
+      remove_tree_at(fd, entry->d_name, 0);
+    }
+  }
+  closedir(dir);
+}
+
 static void fsync_path(const char *path) {
   int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd >= 0) {
@@ -449,6 +474,7 @@ static void try_cache(struct launch *launch, struct payload *payload, const char
   for (size_t i = 0; i < 3 && all_cached; i++) all_cached = member_is_cached(base, members[i]);
   if (!all_cached) {
     if (!prepare_base(base)) return;
+    remove_abandoned_temporaries(base);
     for (size_t i = 0; i < 3; i++)
       if (!extract_member(payload, base, members[i])) return;
   }
