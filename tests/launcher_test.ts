@@ -378,6 +378,29 @@ Deno.test("launcher: falls back to the /tmp-style base when HOME is unusable", a
   assertEquals(base.mode! & 0o777, 0o700, "base mode");
 });
 
+Deno.test({
+  name: "launcher: a cache on a noexec mount is passed over for the next location",
+  ignore: !IS_ROOT,
+  fn: async () => {
+    using scratch = new Scratch();
+    const noexec = `${scratch.dir}/noexec`;
+    const tmp = `${scratch.dir}/tmp`;
+    Deno.mkdirSync(noexec);
+    Deno.mkdirSync(tmp);
+    // A private mount namespace, so the tmpfs disappears with the command.
+    const script = `mount -t tmpfs -o noexec tmpfs '${noexec}' && mkdir '${noexec}/home' && ` +
+      `exec '${scratch.binary}' --version`;
+    const result = await runCordon("unshare", ["-m", "sh", "-c", script], {
+      HOME: `${noexec}/home`,
+      TMPDIR: tmp,
+      CORDON_LAUNCHER_DEBUG: "1",
+    });
+    assertVersion(result);
+    assert(/exec .* failed: Permission denied/.test(result.stderr), result.stderr);
+    Deno.statSync(`${tmp}/cordon-${Deno.uid()}/deno_dir`);
+  },
+});
+
 Deno.test("launcher: runs from sealed memfds when no cache directory is usable", async () => {
   const unusable = { HOME: UNUSABLE, XDG_CACHE_HOME: UNUSABLE, TMPDIR: UNUSABLE };
   {
