@@ -12,27 +12,52 @@ Usage:
 Run 'cordon help COMMAND' for a command's options.
 `;
 
-function main(args: string[]): number {
-  const [command, ...rest] = args;
+async function help(command: string | undefined): Promise<number> {
   switch (command) {
     case undefined:
-    case "-h":
-    case "--help":
       console.log(USAGE.trimEnd());
-      return command === undefined ? 2 : 0;
-    case "-v":
-    case "--version":
-    case "version":
-      console.log(`cordon version ${VERSION}`);
       return 0;
-    case "help":
-      console.log(USAGE.trimEnd());
+    case "do":
+      console.log((await import("./cli/do.ts")).HELP.trimEnd());
       return 0;
     default:
-      console.error(`cordon: unknown command '${command}' (see 'cordon --help')`);
-      void rest;
+      console.error(`cordon: no help for unknown command '${command}'`);
       return 2;
   }
 }
 
-Deno.exit(main(Deno.args));
+async function main(args: string[]): Promise<number> {
+  const [command, ...rest] = args;
+  try {
+    switch (command) {
+      case undefined:
+        console.error(USAGE.trimEnd());
+        return 2;
+      case "-h":
+      case "--help":
+        console.log(USAGE.trimEnd());
+        return 0;
+      case "-v":
+      case "--version":
+      case "version":
+        console.log(`cordon version ${VERSION}`);
+        return 0;
+      case "help":
+        return await help(rest[0]);
+      case "do":
+        return (await import("./cli/do.ts")).runDo(rest);
+      default:
+        console.error(`cordon: unknown command '${command}' (see 'cordon --help')`);
+        return 2;
+    }
+  } catch (e) {
+    const { CliError } = await import("./cli/options.ts");
+    if (e instanceof CliError) {
+      console.error(`cordon: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+Deno.exit(await main(Deno.args));

@@ -82,6 +82,7 @@ enum sb_op_kind {
   SB_OP_MPROTECT = 3,     /* change protections of [addr, addr+len) */
   SB_OP_CLONE_THREAD = 4, /* start a host thread in slot index `off` of this stub */
   SB_OP_EXIT_THREAD = 5,  /* this host thread exits (the op list ends here) */
+  SB_OP_REPOST = 6,       /* post SB_EV_INTERRUPT instead of resuming: more ops follow */
 };
 
 #define SB_MAX_OPS 64
@@ -129,6 +130,18 @@ struct sb_slot {
   uint64_t spin_ticks;   /* how long (TSC ticks) the stub spins for a reply before sleeping */
   struct sb_op ops[SB_MAX_OPS];
 };
+
+/* ffi/platform.ts reads and writes slots at these offsets. */
+_Static_assert(__builtin_offsetof(struct sb_slot, seq) == 16, "slot layout");
+_Static_assert(__builtin_offsetof(struct sb_slot, sig) == 24, "slot layout");
+_Static_assert(__builtin_offsetof(struct sb_slot, syscall_arch) == 56, "slot layout");
+_Static_assert(__builtin_offsetof(struct sb_slot, fpstate_off) == 64, "slot layout");
+_Static_assert(__builtin_offsetof(struct sb_slot, regs) == 80, "slot layout");
+_Static_assert(__builtin_offsetof(struct sb_slot, nops) == 296, "slot layout");
+_Static_assert(__builtin_offsetof(struct sb_slot, op_errno) == 304, "slot layout");
+_Static_assert(__builtin_offsetof(struct sb_slot, ops) == 320, "slot layout");
+_Static_assert(sizeof(struct sb_op) == 32, "op layout");
+_Static_assert(sizeof(struct sb_slot) <= SB_PAGE, "a slot's control part leaves a page for a new thread's stack");
 
 /* Header page of a stub's control region. */
 struct sb_region_header {

@@ -19,6 +19,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/personality.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -564,5 +565,31 @@ int sb_mem_copy(double dst, double src, double len) {
       src + len > (double)sb_g.mem_size)
     return -EINVAL;
   memmove(sb_g.mem + (uint64_t)dst, sb_g.mem + (uint64_t)src, (size_t)len);
+  return 0;
+}
+
+/* Bytes of the memory file the host has actually committed (for the sandbox memory limit). */
+double sb_mem_committed(void) {
+  struct stat st;
+  if (fstat(sb_g.memfd, &st) < 0) return 0;
+  return (double)st.st_blocks * 512.0;
+}
+
+/* Copies [src, src+len) to dst within the memory file, skipping holes (pages the host never
+ * committed read as zero in both places), so copying a sparse range stays sparse. */
+int sb_mem_copy_sparse(double dst, double src, double len) {
+  if (dst < 0 || src < 0 || len < 0 || dst + len > (double)sb_g.mem_size ||
+      src + len > (double)sb_g.mem_size)
+    return -EINVAL;
+  off_t s = (off_t)src, end = (off_t)(src + len), d = (off_t)dst;
+  while (s < end) {
+    off_t data = lseek(sb_g.memfd, s, SEEK_DATA);
+    if (data < 0 || data >= end) break;
+    off_t hole = lseek(sb_g.memfd, data, SEEK_HOLE);
+    if (hole < 0 || hole > end) hole = end;
+    memcpy(sb_g.mem + d + (data - s), sb_g.mem + data, (size_t)(hole - data));
+    d += hole - s;
+    s = hole;
+  }
   return 0;
 }

@@ -386,6 +386,13 @@ int sb_ptrace_resume(uint32_t id) {
         ptrace(PTRACE_CONT, tid, 0, 0);
         return 0;
       }
+      case SB_OP_REPOST:
+        s->nops = 0;
+        s->event = SB_EV_INTERRUPT;
+        s->seq++;
+        __atomic_store_n(&s->state, SB_POSTED, __ATOMIC_RELEASE);
+        enqueue(id);
+        return 0;
       default:
         rc = -EINVAL;
     }

@@ -1,3 +1,4 @@
+    .file "entry.S"
 /* The stub's assembly entry points (see stub.c). */
     .text
 

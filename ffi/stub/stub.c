@@ -261,6 +261,10 @@ static int run_ops(struct sb_slot *slot) {
       case SB_OP_EXIT_THREAD:
         slot->nops = 0;
         stub_exit_thread(&slot->state);
+      case SB_OP_REPOST:
+        slot->nops = 0;
+        slot->event = SB_EV_INTERRUPT;
+        return 1;
       default:
         rc = -22;
     }

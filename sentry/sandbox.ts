@@ -1,0 +1,219 @@
+// A sandbox: one kernel, its filesystem tree, and the processes in it. This is the sentry's
+// public face: `cordon do`, the OCI runtime and the TypeScript API all come through here.
+import { E, ERRNO_NAMES } from "./abi/errno.ts";
+import * as L from "./abi/linux.ts";
+import { Mechanism } from "../ffi/platform.ts";
+import { host } from "../ffi/host.ts";
+import { Creds, DEFAULT_CONTAINER_CAPS } from "./kernel/creds.ts";
+import { Kernel } from "./kernel/kernel.ts";
+import { defaultRlimits, SigHand, Task, TaskState, ThreadGroup } from "./kernel/task.ts";
+import { execve } from "./loader/exec.ts";
+import { MM } from "./mm/mm.ts";
+import { HostFS } from "./fs/host/hostfs.ts";
+import { HostStreamFile } from "./fs/host/stream.ts";
+import { buildSyscallTable } from "./syscalls/index.ts";
+import { FdTable } from "./vfs/fdtable.ts";
+import { Dentry, type FileSystem } from "./vfs/inode.ts";
+import { Mount, MNT_READONLY, MountNamespace, type VfsPath } from "./vfs/mount.ts";
+import { type FsContext, Resolver } from "./vfs/resolve.ts";
+import { BLOCK } from "./kernel/task.ts";
+import { textToBinary } from "./util/bytes.ts";
+
+export interface MountSpec {
+  /** "bind" (a host directory or file), or a filesystem the sentry provides. */
+  type: string;
+  source: string;
+  destination: string;
+  options: string[];
+}
+
+export interface ProcessSpec {
+  args: string[];
+  env: string[];
+  cwd: string;
+  uid: number;
+  gid: number;
+  groups: number[];
+  /** Capability set (bigint bits); default: a container root's default set for uid 0. */
+  caps?: bigint;
+  noNewPrivileges?: boolean;
+  umask?: number;
+  rlimits?: Array<{ type: number; soft: number; hard: number }>;
+  /** Host fds for stdin, stdout, stderr (the sandbox takes ownership of dups of them). */
+  stdio: [number, number, number];
+}
+
+export interface SandboxSpec {
+  /** Host path of the root filesystem. */
+  rootfs: string;
+  /** The host's root tree is never written. */
+  rootReadonly: boolean;
+  /** Writes to the root go to an in-memory layer on top of it (cordon do's default). */
+  overlay?: boolean;
+  mounts: MountSpec[];
+  hostname: string;
+  platform: "trap" | "ptrace";
+  /** Bytes of guest memory the sandbox may use in all (Infinity: no limit). */
+  memoryLimit?: number;
+  strace?: ((line: string) => void) | null;
+  debug?: ((line: string) => void) | null;
+}
+
+/** The sandbox could not be set up (a configuration or host problem, not the guest's). */
+export class SandboxError extends Error {}
+
+/** A filesystem type the sentry can mount (registered by sentry/fs/*). */
+export type FsFactory = (sb: Sandbox, m: MountSpec) => { fs: FileSystem; root: Dentry; flags: number; options?: string } | number;
+export const FILESYSTEMS = new Map<string, FsFactory>();
+
+export class Sandbox {
+  readonly kernel: Kernel;
+  readonly root: VfsPath;
+
+  constructor(readonly spec: SandboxSpec) {
+    const k = new Kernel({
+      mechanism: spec.platform === "ptrace" ? Mechanism.Ptrace : Mechanism.Trap,
+      memorySize: 64 * 2 ** 30,
+      memoryLimit: spec.memoryLimit ?? Infinity,
+      hostname: spec.hostname,
+      strace: spec.strace ?? null,
+      debug: spec.debug ?? null,
+    });
+    this.kernel = k;
+    k.syscalls = buildSyscallTable();
+    const rootFs = this.openRootFs();
+    const rootDentry = new Dentry("", null, rootFs.root);
+    const rootMount = new Mount(rootFs, rootDentry, null, null, spec.rootReadonly ? MNT_READONLY : 0);
+    k.mounts = new MountNamespace(rootMount);
+    this.root = { mount: rootMount, dentry: rootDentry };
+    for (const m of spec.mounts) this.mount(m);
+  }
+
+  private openRootFs(): HostFS {
+    const fs = HostFS.open(textToBinary(this.spec.rootfs), this.kernel.memfile, this.spec.rootReadonly);
+    if (typeof fs === "number") {
+      throw new SandboxError(`root filesystem ${this.spec.rootfs}: ${errnoText(fs)}`);
+    }
+    return fs;
+  }
+
+  /** Mounts m at its destination (which must exist in the tree). */
+  mount(m: MountSpec): void {
+    const k = this.kernel;
+    const dest = this.resolve(m.destination);
+    if (typeof dest === "number") {
+      throw new SandboxError(`mount ${m.destination}: ${errnoText(dest)}`);
+    }
+    let made: { fs: FileSystem; root: Dentry; flags: number; options?: string } | number;
+    const ro = m.options.includes("ro") ? MNT_READONLY : 0;
+    if (m.type === "bind") {
+      const fs = HostFS.open(textToBinary(m.source), k.memfile, ro !== 0);
+      if (typeof fs === "number") throw new SandboxError(`mount ${m.source}: ${errnoText(fs)}`);
+      made = { fs, root: new Dentry("", null, fs.root), flags: ro };
+    } else {
+      const factory = FILESYSTEMS.get(m.type);
+      if (!factory) throw new SandboxError(`mount ${m.destination}: filesystem type ${m.type} is not supported`);
+      made = factory(this, m);
+      if (typeof made === "number") throw new SandboxError(`mount ${m.destination}: ${errnoText(made)}`);
+      made.flags |= ro;
+    }
+    k.mounts.mount(made.fs, made.root, dest, made.flags, made.options ?? "");
+  }
+
+  /** Resolves a path in the sandbox (as root, from /). */
+  resolve(path: string): VfsPath | number {
+    const ctx: FsContext = { root: this.root, cwd: this.root, umask: 0o022, ns: this.kernel.mounts };
+    return new Resolver(ctx, Creds.root()).resolve(this.root, textToBinary(path), { follow: true });
+  }
+
+  /** Starts the sandbox's first process (pid 1). Throws SandboxError if it cannot run. */
+  startInit(p: ProcessSpec): Task {
+    const k = this.kernel;
+    const pid = k.allocPid();
+    const tg = new ThreadGroup(pid, k, new SigHand(), defaultRlimits());
+    k.init = tg;
+    return this.startProcess(p, tg);
+  }
+
+  private startProcess(p: ProcessSpec, tg: ThreadGroup): Task {
+    const k = this.kernel;
+    k.groups.set(tg.tgid, tg);
+    tg.startNs = k.nowNs();
+    for (const r of p.rlimits ?? []) tg.rlimits[r.type] = { cur: r.soft, max: r.hard };
+    const creds = p.uid === 0 ? Creds.root(p.caps ?? DEFAULT_CONTAINER_CAPS) : Creds.user(p.uid, p.gid, p.groups, p.caps ?? 0n);
+    creds.rgid = creds.egid = creds.sgid = creds.fsgid = p.gid;
+    creds.groups = p.groups;
+    creds.noNewPrivs = p.noNewPrivileges ?? false;
+    const cwd = this.resolve(p.cwd);
+    if (typeof cwd === "number") throw new SandboxError(`working directory ${p.cwd}: ${errnoText(cwd)}`);
+    const fs = { root: this.root, cwd, umask: p.umask ?? 0o022, ns: k.mounts, users: 1 };
+    const fdTable = new FdTable();
+    fdTable.limit = tg.rlimits[L.RLIMIT_NOFILE].cur;
+    p.stdio.forEach((hostFd, i) => {
+      const own = host().sb_h_dup(hostFd);
+      if (own < 0) return;
+      fdTable.set(i, new HostStreamFile(own, i === 0 ? L.O_RDONLY : L.O_WRONLY, k), false);
+    });
+    // A placeholder image: execve replaces it at once.
+    const mm = new MM(k.memfile, -1);
+    mm.stubKilled = true;
+    const t = new Task(tg.tgid, k, tg, mm, fdTable, fs, creds);
+    tg.tasks.push(t);
+    tg.live = 1;
+    k.tasks.set(t.tid, t);
+    t.state = TaskState.InKernel;
+    const argv = p.args.map(textToBinary);
+    const envp = p.env.map(textToBinary);
+    const path = this.findProgram(argv[0] ?? "", envp, fs);
+    const r = execve(t, L.AT_FDCWD, path, argv, envp, 0);
+    if (r !== BLOCK) {
+      tg.live = 0;
+      k.tasks.delete(t.tid);
+      k.groups.delete(tg.tgid);
+      const err = new SandboxError(`exec ${p.args[0]}: ${errnoText(r)}`);
+      (err as SandboxError & { errno: number }).errno = -r;
+      throw err;
+    }
+    return t;
+  }
+
+  /** $PATH lookup for a command without a slash, in the sandbox's tree. */
+  private findProgram(cmd: string, envp: string[], fs: FsContext): string {
+    if (cmd.includes("/")) return cmd;
+    const pathVar = envp.find((e) => e.startsWith("PATH="))?.slice(5) ??
+      "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    const r = new Resolver(fs, Creds.root());
+    for (const dir of pathVar.split(":")) {
+      const p = `${dir || "."}/${cmd}`;
+      const found = r.resolve(fs.cwd, p, { follow: true });
+      if (typeof found !== "number" && found.dentry.inode.isRegular()) return p;
+    }
+    return cmd;
+  }
+
+  /** Runs until init exits; returns its wait status. */
+  run(): number {
+    return this.kernel.run();
+  }
+}
+
+export function errnoText(rc: number): string {
+  const e = -rc;
+  const names: Record<number, string> = {
+    [E.ENOENT]: "no such file or directory",
+    [E.EACCES]: "permission denied",
+    [E.ENOEXEC]: "exec format error",
+    [E.ENOTDIR]: "not a directory",
+    [E.ELOOP]: "too many levels of symbolic links",
+    [E.ENOMEM]: "out of memory",
+    [E.EISDIR]: "is a directory",
+    [E.EROFS]: "read-only file system",
+  };
+  return names[e] ?? ERRNO_NAMES[e] ?? `errno ${e}`;
+}
+
+/** A wait status as a shell reports it: the exit code, or 128 + the signal. */
+export function exitCodeOf(status: number): number {
+  const sig = status & 0x7f;
+  return sig ? 128 + sig : (status >> 8) & 0xff;
+}

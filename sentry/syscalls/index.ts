@@ -1,0 +1,21 @@
+// Every syscall family, assembled into the table (table.ts).
+import { fsSyscalls } from "./sys_fs.ts";
+import { futexSyscalls } from "./sys_futex.ts";
+import { mmSyscalls } from "./sys_mm.ts";
+import { processSyscalls } from "./sys_process.ts";
+import { signalSyscalls } from "./sys_signal.ts";
+import { timeSyscalls } from "./sys_time.ts";
+import { type SyscallDef, SyscallTable } from "./table.ts";
+
+export const FAMILIES: SyscallDef[][] = [
+  processSyscalls,
+  mmSyscalls,
+  signalSyscalls,
+  timeSyscalls,
+  futexSyscalls,
+  fsSyscalls,
+];
+
+export function buildSyscallTable(): SyscallTable {
+  return new SyscallTable(FAMILIES);
+}

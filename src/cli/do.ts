@@ -1,0 +1,157 @@
+// `cordon do`: run one command sandboxed, like `runsc do`.
+import { exitCodeOf, FILESYSTEMS, Sandbox, SandboxError, type SandboxSpec } from "../../sentry/sandbox.ts";
+import { registerFilesystems } from "../../sentry/fs/register.ts";
+import { CliError, type Opt, parseOptions } from "./options.ts";
+
+export const HELP = `Usage: cordon do [options] [--] CMD [ARGS...]
+
+Runs CMD in a sandbox: its system calls are served by cordon's own kernel, never by the
+host's. The host's root filesystem (or --rootfs) is read-only underneath an in-memory
+layer: the command may write anywhere, and nothing reaches the host unless a --volume
+says so. Standard input, output and error are passed through; the exit status is the
+command's (128+N if a signal N killed it).
+
+Options:
+  --cwd DIR             working directory (default: the current one, else /)
+  --env K=V             set an environment variable (repeatable; the host's are passed)
+  --clear-env           start from an empty environment
+  --rootfs DIR          use DIR as the root filesystem instead of /
+  --volume HOST:GUEST[:ro]
+                        mount a host directory; writes go to the host (repeatable)
+  --hostname NAME       the sandbox's host name (default: cordon)
+  --memory BYTES        limit the sandbox's memory (suffixes k, m, g)
+  --platform trap|ptrace
+                        how guest system calls are trapped (default: trap)
+  --strace              log every system call to standard error
+  --debug-log FILE      write the sentry's debug log to FILE
+`;
+
+const OPTIONS: Opt[] = [
+  { name: "cwd", arg: true },
+  { name: "env", arg: true, repeat: true },
+  { name: "clear-env" },
+  { name: "rootfs", arg: true },
+  { name: "volume", arg: true, repeat: true },
+  { name: "hostname", arg: true },
+  { name: "memory", arg: true },
+  { name: "platform", arg: true },
+  { name: "strace" },
+  { name: "debug-log", arg: true },
+];
+
+/** Environment variables of cordon's own machinery, never passed to the guest. */
+function hostEnv(): string[] {
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(Deno.env.toObject())) {
+    if (k.startsWith("CORDON_") || k.startsWith("DENO_")) continue;
+    out.push(`${k}=${v}`);
+  }
+  return out.sort();
+}
+
+export function parseSize(s: string): number {
+  const m = /^(\d+)([kmgt]?)i?b?$/i.exec(s.trim());
+  if (!m) throw new CliError(`invalid size '${s}'`);
+  const mult = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2].toLowerCase()]!;
+  return Number(m[1]) * mult;
+}
+
+function writer(file: Deno.FsFile | null): ((line: string) => void) | null {
+  if (!file) return null;
+  const enc = new TextEncoder();
+  return (line) => {
+    file.writeSync(enc.encode(line + "\n"));
+  };
+}
+
+export function runDo(args: string[]): number {
+  const { opts, rest } = parseOptions(args, OPTIONS, "do");
+  if (rest.length === 0) throw new CliError("do: no command given (see 'cordon help do')");
+  const platform = (opts.get("platform") as string | undefined) ?? "trap";
+  if (platform !== "trap" && platform !== "ptrace") {
+    throw new CliError(`do: --platform must be trap or ptrace, not '${platform}'`);
+  }
+  let env = opts.has("clear-env") ? [] : hostEnv();
+  for (const kv of (opts.get("env") as string[] | undefined) ?? []) {
+    if (!kv.includes("=")) throw new CliError(`do: --env needs K=V, got '${kv}'`);
+    const key = kv.slice(0, kv.indexOf("="));
+    env = env.filter((e) => !e.startsWith(key + "="));
+    env.push(kv);
+  }
+  const rootfs = (opts.get("rootfs") as string | undefined) ?? "/";
+  const mounts = ((opts.get("volume") as string[] | undefined) ?? []).map((v) => {
+    const parts = v.split(":");
+    if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1].startsWith("/")) {
+      throw new CliError(`do: --volume needs HOST:GUEST[:ro] with an absolute GUEST, got '${v}'`);
+    }
+    if (parts[2] !== undefined && parts[2] !== "ro" && parts[2] !== "rw") {
+      throw new CliError(`do: --volume option must be ro or rw, got '${parts[2]}'`);
+    }
+    return { type: "bind", source: parts[0], destination: parts[1], options: parts[2] === "ro" ? ["ro"] : [] };
+  });
+  const stderrLine = (line: string) => {
+    Deno.stderr.writeSync(new TextEncoder().encode(line + "\n"));
+  };
+  const debugFile = opts.has("debug-log")
+    ? Deno.openSync(opts.get("debug-log") as string, { write: true, create: true, append: true })
+    : null;
+  const memory = opts.has("memory") ? parseSize(opts.get("memory") as string) : undefined;
+
+  registerFilesystems();
+  const spec: SandboxSpec = {
+    rootfs,
+    rootReadonly: true,
+    overlay: true,
+    mounts: [...defaultMounts().filter((m) => FILESYSTEMS.has(m.type)), ...mounts],
+    hostname: (opts.get("hostname") as string | undefined) ?? "cordon",
+    platform,
+    memoryLimit: memory,
+    strace: opts.has("strace") ? stderrLine : null,
+    debug: writer(debugFile),
+  };
+  let cwd = opts.get("cwd") as string | undefined;
+  if (cwd === undefined) cwd = rootfs === "/" ? Deno.cwd() : "/";
+  let sandbox: Sandbox;
+  try {
+    sandbox = new Sandbox(spec);
+  } catch (e) {
+    if (e instanceof SandboxError) {
+      console.error(`cordon: ${e.message}`);
+      return 125;
+    }
+    throw e;
+  }
+  const uid = Deno.uid() ?? 0, gid = Deno.gid() ?? 0;
+  try {
+    sandbox.startInit({
+      args: rest,
+      env,
+      cwd: sandbox.resolve(cwd) instanceof Object ? cwd : "/",
+      uid,
+      gid,
+      groups: [],
+      stdio: [0, 1, 2],
+    });
+  } catch (e) {
+    if (e instanceof SandboxError) {
+      console.error(`cordon: ${e.message}`);
+      const errno = (e as SandboxError & { errno?: number }).errno;
+      return errno === 2 ? 127 : errno === undefined ? 125 : 126;
+    }
+    throw e;
+  }
+  const status = sandbox.run();
+  debugFile?.close();
+  return exitCodeOf(status);
+}
+
+/** What `cordon do` mounts over the root: the kernel's own /proc, /dev, /sys, /tmp, if the
+ * sentry provides them. */
+function defaultMounts() {
+  return [
+    { type: "proc", source: "proc", destination: "/proc", options: [] },
+    { type: "devtmpfs", source: "dev", destination: "/dev", options: [] },
+    { type: "sysfs", source: "sysfs", destination: "/sys", options: ["ro"] },
+    { type: "tmpfs", source: "tmpfs", destination: "/tmp", options: [] },
+  ];
+}
