@@ -195,6 +195,11 @@ export class Kernel {
       return;
     }
     const slot = t.slot;
+    if (t.opsFlushing) {
+      // The stub performed host ops for a task that stays in the kernel and reported back.
+      this.flushDone(t);
+      return;
+    }
     switch (slot.event) {
       case SlotEvent.Syscall:
         t.state = TaskState.InKernel;
@@ -277,8 +282,48 @@ export class Kernel {
     this.resumeTask(t);
   }
 
+  /** Has t's stub thread perform the pending host ops of its address space now, while the
+   * task stays in the kernel (it is about to block: a vfork parent must create its child
+   * thread first). The stub reports back when done (flushDone). */
+  flushOps(t: Task): void {
+    if (t.opsFlushing || t.mm.stubKilled || !t.mm.pendingOps.length) return;
+    const ops = t.mm.pendingOps;
+    const slot = t.slot;
+    const n = Math.min(ops.length / 5, 63);
+    for (let i = 0; i < n; i++) {
+      const k = i * 5;
+      slot.addOp(ops[k], ops[k + 1], ops[k + 2], ops[k + 3], ops[k + 4]);
+    }
+    ops.splice(0, n * 5);
+    slot.addOp(Op.Repost, 0, 0, 0, 0);
+    t.opsFlushing = true;
+    this.platform.resume(t.slotId);
+  }
+
+  private flushDone(t: Task): void {
+    t.opsFlushing = false;
+    if (t.state === TaskState.Dead) {
+      t.slot.clearOps();
+      t.slot.addOp(Op.ExitThread, 0, 0, 0, 0);
+      this.platform.resume(t.slotId);
+      return;
+    }
+    if (t.mm.pendingOps.length) {
+      this.flushOps(t);
+      return;
+    }
+    if (t.resumeWanted) {
+      t.resumeWanted = false;
+      this.resumeTask(t);
+    }
+  }
+
   /** Lets t run guest code. Precondition: t is stopped in its slot (InKernel). */
   resumeTask(t: Task): void {
+    if (t.opsFlushing) {
+      t.resumeWanted = true;
+      return;
+    }
     const ops = t.mm.pendingOps;
     const slot = t.slot;
     if (ops.length) {
@@ -383,7 +428,7 @@ export class Kernel {
     this.timers.cancel(t.wakeTimer as Timer | null);
     t.state = TaskState.Dead;
     this.unbindSlot(t);
-    if (stubAlive && !wasStarting && t.slotId >= 0) {
+    if (stubAlive && !wasStarting && t.slotId >= 0 && !t.opsFlushing) {
       t.slot.clearOps();
       t.slot.addOp(Op.ExitThread, 0, 0, 0, 0);
       this.platform.resume(t.slotId);

@@ -181,6 +181,10 @@ export class Task implements Waiter {
   /** Why the task woke: signal, timeout or an event. */
   interrupted = false;
   timedOut = false;
+  /** The stub thread is performing host ops for the kernel (Kernel.flushOps); a resume
+   * requested meanwhile waits for it to report back. */
+  opsFlushing = false;
+  resumeWanted = false;
   /** A vfork parent waits for this. */
   vforkDone = false;
   /** Thread CPU time, nanoseconds (approximate: time spent running between traps). */
@@ -253,6 +257,8 @@ export class Task implements Waiter {
       this.waitingOn.push(q);
     }
     this.kernel.parkTask(this, deadlineNs, interruptible);
+    // Host ops must not wait for the end of the block (a vfork child's thread, for one).
+    if (this.mm.pendingOps.length) this.kernel.flushOps(this);
     return BLOCK;
   }
 

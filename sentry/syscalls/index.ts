@@ -1,6 +1,7 @@
 // Every syscall family, assembled into the table (table.ts).
 import { fsSyscalls } from "./sys_fs.ts";
 import { futexSyscalls } from "./sys_futex.ts";
+import { miscSyscalls } from "./sys_misc.ts";
 import { mmSyscalls } from "./sys_mm.ts";
 import { processSyscalls } from "./sys_process.ts";
 import { signalSyscalls } from "./sys_signal.ts";
@@ -14,6 +15,7 @@ export const FAMILIES: SyscallDef[][] = [
   timeSyscalls,
   futexSyscalls,
   fsSyscalls,
+  miscSyscalls,
 ];
 
 export function buildSyscallTable(): SyscallTable {
