@@ -1306,8 +1306,10 @@ export class TcpSocket implements S.Socket, PortOwner {
     if (this.state === State.Closed || this.state === State.Listen) return;
     const flags = seg.flags;
     // PAWS (RFC 7323 5.3): drop old duplicates by timestamp.
+    // Pure ACKs are exempt, as Linux exempts "disordered ACKs": reordered ACKs are common and
+    // the ACK acceptability test below already bounds what they can do.
     if (this.tsOk && seg.hasTs && !(flags & RST) && seqLT(seg.tsVal, this.tsRecent) &&
-      this.state !== State.SynRcvd) {
+      this.state !== State.SynRcvd && seg.seqLength > 0) {
       this.stack.stats.inc("tcp.pawsDrop");
       if (seg.seqLength > 0) this.challengeAck();
       return;
