@@ -110,7 +110,7 @@ export function openFile(t: Task, dirfd: number, path: string, flags: number, mo
     if (pr.dir.mount.readonly) return -E.EROFS;
     const perm = permission(pr.dir.dentry.inode, t.creds, 3);
     if (perm < 0) return perm;
-    const inode = pr.dir.dentry.inode.create(pr.name, L.S_IFREG | (mode & ~t.fs.umask & 0o7777), t.creds);
+    const inode = pr.dir.dentry.inode.create(pr.name, mode & ~t.fs.umask & 0o7777, { uid: t.creds.fsuid, gid: t.creds.fsgid });
     if (typeof inode === "number") {
       if (inode !== -E.EEXIST || (flags & L.O_EXCL)) return inode;
       p = resolveAt(t, dirfd, path, { follow });

@@ -13,7 +13,7 @@ import type { Mappable, MappableIdentity } from "../../mm/objects.ts";
 import { binaryToCString, bytesToBinary } from "../../util/bytes.ts";
 import { FileDescription } from "../../vfs/file.ts";
 import {
-  type Credentials,
+  type Owner,
   type DirEntry,
   FileSystem,
   Inode,
@@ -278,7 +278,7 @@ export class HostInode extends Inode {
     return 0;
   }
 
-  override create(_name: string, _mode: number, _c: Credentials): Inode | number {
+  override create(_name: string, _mode: number, _owner: Owner): Inode | number {
     return this.fs.readonly ? -E.EROFS : -E.EPERM;
   }
 }
