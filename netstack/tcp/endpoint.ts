@@ -1440,6 +1440,8 @@ export class TcpSocket implements S.Socket, PortOwner {
     if (!(flags & SYN)) return;
     this.irs = seg.seq;
     this.rcvNxt = seqAdd(seg.seq, 1);
+    // Our SYN promised a window before RCV.NXT was known: anchor that promise now.
+    this.rcvAdvEdge = seqAdd(this.rcvNxt, Math.min(this.recvBuf.window, 65535));
     this.negotiate(seg);
     this.lastRecvTime = this.stack.now;
     if (flags & ACK) {

@@ -95,6 +95,7 @@ function main(argv: string[]): number {
   const app = makeApp(stack, mode, args);
   console.error("READY");
   const deadline = nowNs() + timeout * 1e9;
+  const debug = Deno.env.get("NODE_DEBUG") !== undefined;
   let lastPcapFlush = nowNs();
   while (!app.done && nowNs() < deadline) {
     stack.advance(nowNs());
@@ -104,6 +105,7 @@ function main(argv: string[]): number {
       progress = app.step();
     }
     if (app.done) break;
+    if (progress) continue; // more work is waiting: do not sleep on it
     if (writer && nowNs() - lastPcapFlush > 1e8) {
       writer.flush();
       lastPcapFlush = nowNs();
@@ -111,7 +113,10 @@ function main(argv: string[]): number {
     const now = nowNs();
     let next = Math.min(stack.nextDeadlineNs(), now + 50e6, deadline);
     if (impaired) next = Math.min(next, impaired.nextRelease());
-    if (next > now) host.wait(next - now);
+    if (next > now) {
+      const ready = host.wait(next - now);
+      if (debug && nowNs() - now > 5e6) console.error("waited", ((nowNs() - now) / 1e6).toFixed(1), "ms ready", ready, "deadline in", ((stack.nextDeadlineNs() - now) / 1e6).toFixed(1));
+    }
   }
   // Let final ACKs and FINs go out.
   const drainUntil = nowNs() + 200e6;
@@ -342,10 +347,11 @@ function makeApp(stack: Stack, mode: string, args: string[]): App {
           if (!start) start = nowNs();
           let progress = false;
           if (!inFlight) {
-            if (s.sendto(one, 0) === 1) {
+            const w = s.sendto(one, 0);
+            if (w === 1) {
               inFlight = true;
               progress = true;
-            }
+            } else if (Deno.env.get("NODE_DEBUG")) console.error("rr send", w, s.readiness());
           }
           const n = s.recvfrom(buf, 0);
           if (n > 0) {
