@@ -3,6 +3,7 @@ import { fsSyscalls } from "./sys_fs.ts";
 import { futexSyscalls } from "./sys_futex.ts";
 import { miscSyscalls } from "./sys_misc.ts";
 import { mmSyscalls } from "./sys_mm.ts";
+import { pipeSyscalls } from "./sys_pipe.ts";
 import { processSyscalls } from "./sys_process.ts";
 import { signalSyscalls } from "./sys_signal.ts";
 import { timeSyscalls } from "./sys_time.ts";
@@ -16,6 +17,7 @@ export const FAMILIES: SyscallDef[][] = [
   futexSyscalls,
   fsSyscalls,
   miscSyscalls,
+  pipeSyscalls,
 ];
 
 export function buildSyscallTable(): SyscallTable {

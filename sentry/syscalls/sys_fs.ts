@@ -12,6 +12,7 @@ import { UserIO } from "../vfs/userio.ts";
 import type { SyscallDef } from "./table.ts";
 import { Support } from "./table.ts";
 import { readIovec, readPath, resolveAt, resolveParentAt } from "./util.ts";
+import { pipeFcntl } from "./sys_pipe.ts";
 
 // ---- read and write ------------------------------------------------------------------
 
@@ -490,6 +491,9 @@ function sysFcntl(t: Task): number {
     case L.F_GETSIG:
     case L.F_SETSIG:
       return 0;
+    case L.F_GETPIPE_SZ:
+    case L.F_SETPIPE_SZ:
+      return pipeFcntl(t, f, cmd, arg);
     default:
       return t.kernel.fcntlExtra ? t.kernel.fcntlExtra(t, f, cmd, arg) : -E.EINVAL;
   }

@@ -1,0 +1,371 @@
+// Pipes: a byte ring in the memory file, shared by the read and write ends (pipe(2)) or by
+// every open description of a FIFO.
+//
+// The ring lives in the memory file (not in a JS buffer) so that moving bytes between a
+// guest buffer and the pipe is one `copyWithin` on the same mapping, and so that splice can
+// hand pipe contents to host files as memory-file ranges. Every description of one pipe
+// shares the pipe's wait queue: readers wait for POLLIN, writers for POLLOUT, and closing
+// the last writer (reader) announces POLLHUP (POLLERR).
+import { E } from "../../abi/errno.ts";
+import * as L from "../../abi/linux.ts";
+import { CHUNK, type MemoryFile } from "../../mm/memfile.ts";
+import type { MM } from "../../mm/mm.ts";
+import { WaitQueue } from "../../util/waitqueue.ts";
+import { FileDescription, type IoctlContext } from "../../vfs/file.ts";
+import type { Inode, Stat } from "../../vfs/inode.ts";
+import type { VfsPath } from "../../vfs/mount.ts";
+import type { UserIO } from "../../vfs/userio.ts";
+
+/** Writes of at most this many bytes are atomic. */
+export const PIPE_BUF = 4096;
+export const DEFAULT_PIPE_SIZE = 65536;
+/** /proc/sys/fs/pipe-max-size: the most F_SETPIPE_SZ grants without CAP_SYS_RESOURCE. */
+export const PIPE_MAX_SIZE = 1048576;
+/** st_dev of pipefs (Linux gives an anonymous device number; any fixed one will do). */
+export const PIPEFS_DEV = 0xd;
+
+const READ_EVENTS = L.POLLIN | L.POLLRDNORM;
+const WRITE_EVENTS = L.POLLOUT | L.POLLWRNORM;
+
+let nextPipeIno = 4026531840 + 0x2000;
+
+/** Who created the pipe (its inode's owner). */
+export interface PipeOwner {
+  uid: number;
+  gid: number;
+}
+
+/** Calls fn(memOffset, length) for the guest ranges of io from byte `at` on, at most n
+ * bytes; returns the bytes covered before a fault (or -EFAULT if none). */
+export function forEachIoRange(
+  io: UserIO,
+  at: number,
+  n: number,
+  write: boolean,
+  fn: (off: number, len: number) => void,
+): number {
+  const iov = io.iov, mm: MM = io.mm;
+  let done = 0;
+  const count = (off: number, len: number) => {
+    fn(off, len);
+    done += len;
+  };
+  for (let i = 0; i < iov.length && n > 0; i += 2) {
+    let addr = iov[i], len = iov[i + 1];
+    if (at >= len) {
+      at -= len;
+      continue;
+    }
+    addr += at;
+    len -= at;
+    at = 0;
+    const k = Math.min(len, n);
+    if (k === 0) continue;
+    const before = done;
+    if (mm.forEachRange(addr, k, write, count) < 0) break;
+    n -= done - before;
+  }
+  return done === 0 && n > 0 ? -E.EFAULT : done;
+}
+
+export class Pipe {
+  /** Memory-file offset and size of the ring (a whole number of chunks). */
+  private base: number;
+  private ringSize: number;
+  /** Ring position of the first unread byte, and bytes buffered. */
+  private head = 0;
+  len = 0;
+  /** F_GETPIPE_SZ: how many bytes the pipe holds when full. */
+  capacity = DEFAULT_PIPE_SIZE;
+  /** Open descriptions that read / write (a FIFO opened O_RDWR counts as both). */
+  readers = 0;
+  writers = 0;
+  /** Opens ever made for reading / writing: a FIFO open waits for these to change. */
+  readOpens = 0;
+  writeOpens = 0;
+  /** O_DIRECT ("packet mode", pipe2): lengths of the buffered packets, oldest first. */
+  packets: number[] | null = null;
+  readonly waitQueue = new WaitQueue();
+  readonly ino = nextPipeIno++;
+  readonly createdNs: number;
+  private released = false;
+
+  /** Use Pipe.create (the ring allocation can fail). */
+  private constructor(
+    private readonly memfile: MemoryFile,
+    base: number,
+    readonly owner: PipeOwner,
+    nowNs: number,
+  ) {
+    this.base = base;
+    this.ringSize = CHUNK;
+    this.createdNs = nowNs;
+  }
+
+  static create(memfile: MemoryFile, owner: PipeOwner, nowNs: number): Pipe | number {
+    const base = memfile.allocChunk();
+    if (base < 0) return -E.ENFILE;
+    return new Pipe(memfile, base, owner, nowNs);
+  }
+
+  get free(): number {
+    return this.capacity - this.len;
+  }
+
+  // ---- moving bytes ----------------------------------------------------------------
+
+  /** Copies up to n buffered bytes, starting `skip` bytes past the head, to memory-file
+   * offset dst. */
+  private copyOutRing(skip: number, dst: number, n: number): void {
+    const mem = this.memfile.mem;
+    let pos = (this.head + skip) % this.ringSize;
+    const first = Math.min(n, this.ringSize - pos);
+    mem.copyWithin(dst, this.base + pos, this.base + pos + first);
+    if (first < n) {
+      pos = 0;
+      mem.copyWithin(dst + first, this.base, this.base + n - first);
+    }
+  }
+
+  /** Appends n bytes from memory-file offset src. Precondition: n <= free. */
+  private copyInRing(src: number, n: number): void {
+    const mem = this.memfile.mem;
+    const pos = (this.head + this.len) % this.ringSize;
+    const first = Math.min(n, this.ringSize - pos);
+    mem.copyWithin(this.base + pos, src, src + first);
+    if (first < n) mem.copyWithin(this.base, src + first, src + n);
+    this.len += n;
+  }
+
+  /** Moves up to `max` buffered bytes into io (from byte `at` of it) and consumes them
+   * unless peek. Returns the bytes moved or -EFAULT. Packet mode: at most one packet (the
+   * rest of a longer packet is discarded, as Linux does). */
+  readTo(io: UserIO, at: number, max: number, peek = false): number {
+    let n = Math.min(this.len, max);
+    let packet = -1;
+    if (this.packets && this.packets.length) {
+      packet = this.packets[0];
+      n = Math.min(n, packet);
+    }
+    if (n === 0) return 0;
+    let copied = 0;
+    const rc = forEachIoRange(io, at, n, true, (off, m) => {
+      this.copyOutRing(copied, off, m);
+      copied += m;
+    });
+    if (rc < 0) return rc;
+    if (!peek) {
+      if (packet >= 0) {
+        this.packets!.shift();
+        this.consume(packet);
+      } else {
+        this.consume(copied);
+      }
+    }
+    return copied;
+  }
+
+  /** Drops n bytes from the head. */
+  consume(n: number): void {
+    this.head = (this.head + n) % this.ringSize;
+    this.len -= n;
+    if (this.len === 0) this.head = 0;
+  }
+
+  /** Appends up to n bytes of io (from byte `at`); returns bytes taken or -EFAULT.
+   * Precondition: n <= free. */
+  writeFrom(io: UserIO, at: number, n: number): number {
+    if (n === 0) return 0;
+    const rc = forEachIoRange(io, at, n, false, (off, m) => this.copyInRing(off, m));
+    if (rc > 0 && this.packets) this.pushPackets(rc);
+    return rc;
+  }
+
+  private pushPackets(n: number): void {
+    for (; n > 0; n -= PIPE_BUF) this.packets!.push(Math.min(n, PIPE_BUF));
+  }
+
+  /** The buffered bytes [skip, skip+n) as memory-file (offset, length) pieces. */
+  ranges(skip: number, n: number): number[] {
+    const out: number[] = [];
+    const pos = (this.head + skip) % this.ringSize;
+    const first = Math.min(n, this.ringSize - pos);
+    if (first > 0) out.push(this.base + pos, first);
+    if (first < n) out.push(this.base, n - first);
+    return out;
+  }
+
+  /** Appends n bytes that already sit at memory-file offset src (splice, tee). */
+  appendMem(src: number, n: number): void {
+    this.copyInRing(src, n);
+    if (this.packets) this.pushPackets(n);
+  }
+
+  /** Copies the first n buffered bytes of this pipe into another pipe (tee). */
+  copyTo(dst: Pipe, n: number): void {
+    for (const [off, len] of pairs(this.ranges(0, n))) dst.appendMem(off, len);
+  }
+
+  /** F_SETPIPE_SZ. Returns the new capacity or -errno. */
+  resize(want: number, privileged: boolean): number {
+    if (want < 0 || want > 0x80000000) return -E.EINVAL;
+    let size = PIPE_BUF;
+    while (size < want) size *= 2;
+    if (size > PIPE_MAX_SIZE && !privileged) return -E.EPERM;
+    if (size < this.len) return -E.EBUSY;
+    if (size > this.ringSize) {
+      const alloc = Math.ceil(size / CHUNK) * CHUNK;
+      const base = this.memfile.allocRange(alloc);
+      if (base < 0) return -E.ENOMEM;
+      // Linearise what is buffered at the start of the new ring.
+      const mem = this.memfile.mem;
+      let at = base;
+      for (const [off, len] of pairs(this.ranges(0, this.len))) {
+        mem.copyWithin(at, off, off + len);
+        at += len;
+      }
+      this.memfile.free(this.base, this.ringSize);
+      this.base = base;
+      this.ringSize = alloc;
+      this.head = 0;
+    }
+    this.capacity = size;
+    this.waitQueue.notify(WRITE_EVENTS);
+    return size;
+  }
+
+  // ---- opening and closing ends ----------------------------------------------------
+
+  addEnd(read: boolean, write: boolean): void {
+    if (read) {
+      this.readers++;
+      this.readOpens++;
+    }
+    if (write) {
+      this.writers++;
+      this.writeOpens++;
+    }
+  }
+
+  dropEnd(read: boolean, write: boolean): void {
+    if (read && --this.readers === 0) this.waitQueue.notify(L.POLLERR | WRITE_EVENTS);
+    if (write && --this.writers === 0) this.waitQueue.notify(L.POLLHUP | READ_EVENTS);
+    if (this.readers === 0 && this.writers === 0) this.releaseRing();
+  }
+
+  /** A FIFO keeps its pipe while the inode lives, but the buffer goes with the last end
+   * (Linux discards a FIFO's data when everyone has closed it). */
+  private releaseRing(): void {
+    this.len = 0;
+    this.head = 0;
+    if (this.packets) this.packets.length = 0;
+    if (this.fifo) return;
+    if (!this.released) {
+      this.released = true;
+      this.memfile.free(this.base, this.ringSize);
+    }
+  }
+
+  /** Set for a FIFO's pipe (kept across opens; its ring is never freed). */
+  fifo = false;
+
+  // ---- readiness ----------------------------------------------------------------------
+
+  /** poll bits for a description reading and/or writing this pipe. */
+  readiness(read: boolean, write: boolean, mask: number): number {
+    let r = 0;
+    if (read) {
+      if (this.len > 0) r |= READ_EVENTS;
+      // A FIFO reader that has never seen a writer does not report a hang-up.
+      if (this.writers === 0 && (!this.fifo || this.writeOpens > 0)) r |= L.POLLHUP;
+    }
+    if (write) {
+      if (this.free >= Math.min(PIPE_BUF, this.capacity) || this.len === 0) r |= WRITE_EVENTS;
+      if (this.readers === 0) r |= L.POLLERR;
+    }
+    return r & (mask | L.POLLERR | L.POLLHUP);
+  }
+
+  stat(): Stat {
+    return {
+      dev: PIPEFS_DEV, ino: this.ino, mode: L.S_IFIFO | 0o600, nlink: 1,
+      uid: this.owner.uid, gid: this.owner.gid, rdev: 0, size: 0, blksize: 4096, blocks: 0,
+      atimeNs: this.createdNs, mtimeNs: this.createdNs, ctimeNs: this.createdNs,
+    };
+  }
+}
+
+function* pairs(flat: number[]): Generator<[number, number]> {
+  for (let i = 0; i < flat.length; i += 2) yield [flat[i], flat[i + 1]];
+}
+
+/** An open end of a pipe: the read or write end of pipe(2), or an open FIFO. */
+export class PipeFile extends FileDescription {
+  readonly pipe: Pipe;
+  private readonly reads: boolean;
+  private readonly writes: boolean;
+  /** For FIFOs: the inode and path it was opened by (fstat shows the FIFO's inode). */
+  constructor(pipe: Pipe, flags: number, path: VfsPath | null = null, inode: Inode | null = null) {
+    super(flags, path, inode);
+    this.pipe = pipe;
+    this.reads = this.readable;
+    this.writes = this.writable;
+    // Every end of one pipe shares the pipe's queue (see the file comment).
+    (this as unknown as { waitQueue: WaitQueue }).waitQueue = pipe.waitQueue;
+    pipe.addEnd(this.reads, this.writes);
+  }
+
+  override read(io: UserIO, _off: number): number {
+    const p = this.pipe;
+    if (p.len === 0) return p.writers === 0 ? 0 : -E.EAGAIN;
+    const n = p.readTo(io, 0, io.total);
+    if (n > 0) p.waitQueue.notify(WRITE_EVENTS);
+    return n;
+  }
+
+  override write(io: UserIO, _off: number): number {
+    const p = this.pipe;
+    if (p.readers === 0) return -E.EPIPE;
+    const total = io.total;
+    if (total === 0) return 0;
+    const free = p.free;
+    // Writes of at most PIPE_BUF bytes go in whole or not at all.
+    if (free === 0 || (total <= PIPE_BUF && free < total)) return -E.EAGAIN;
+    const n = p.writeFrom(io, 0, Math.min(free, total));
+    if (n > 0) p.waitQueue.notify(READ_EVENTS);
+    return n;
+  }
+
+  override readiness(mask: number): number {
+    return this.pipe.readiness(this.reads, this.writes, mask);
+  }
+
+  override seek(): number {
+    return -E.ESPIPE;
+  }
+
+  override stat(): Stat | number {
+    return this.inode ? this.inode.stat() : this.pipe.stat();
+  }
+
+  override ioctl(ctx: IoctlContext, cmd: number, arg: number): number {
+    if (cmd === L.FIONREAD) return ctx.mm.writeU32(arg, this.reads ? this.pipe.len : 0);
+    return -E.ENOTTY;
+  }
+
+  /** "pipe:[ino]", as /proc/pid/fd shows an anonymous pipe. */
+  get procName(): string {
+    return `pipe:[${this.pipe.ino}]`;
+  }
+
+  protected override release(): void {
+    this.pipe.dropEnd(this.reads, this.writes);
+  }
+}
+
+/** fcntl F_GETPIPE_SZ / F_SETPIPE_SZ; -EBADF for a file that is not a pipe. */
+export function pipeSizeFcntl(f: FileDescription, cmd: number, arg: number, privileged: boolean): number {
+  if (!(f instanceof PipeFile)) return -E.EBADF;
+  if (cmd === L.F_GETPIPE_SZ) return f.pipe.capacity;
+  return f.pipe.resize(arg, privileged);
+}
