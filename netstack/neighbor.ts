@@ -35,7 +35,7 @@ export const DEFAULT_NEIGHBOR_CONFIG: NeighborConfig = {
   retransNs: 1e9,
   maxSolicits: 3,
   maxEntries: 512,
-  maxQueuedPerEntry: 8,
+  maxQueuedPerEntry: 64,
 };
 
 class Entry {

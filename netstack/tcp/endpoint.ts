@@ -1079,6 +1079,9 @@ export class TcpSocket implements S.Socket, PortOwner {
   }
 
   private retransmit(r: SegRecord, now: number): void {
+    // The MSS may have shrunk (path MTU) since the segment was first sent.
+    const dataLen = r.length - ((r.flags & HAS_FIN) ? 1 : 0);
+    if (dataLen > this.sndMss) this.sb.split(r, seqAdd(r.start, this.sndMss));
     const fin = (r.flags & HAS_FIN) !== 0;
     const len = r.length - (fin ? 1 : 0);
     // A record may start below SND.UNA only if it was trimmed; ackTo keeps that from happening.

@@ -110,6 +110,21 @@ export class Scoreboard {
     return newly;
   }
 
+  /** Splits `r` at sequence `at` (strictly inside it); the new record for [at, end) keeps
+   * r's flags and is returned. Used when the MSS shrank under segments in flight. */
+  split(r: SegRecord, at: number): SegRecord {
+    const i = this.recs.indexOf(r, this.head);
+    const t = this.pool.pop() ?? new SegRecord();
+    t.start = at;
+    t.end = r.end;
+    t.xmit = r.xmit;
+    t.flags = r.flags;
+    r.end = at;
+    r.flags &= ~HAS_FIN;
+    this.recs.splice(i + 1, 0, t);
+    return t;
+  }
+
   markLost(r: SegRecord): void {
     if (r.flags & (LOST | SACKED)) return;
     r.flags |= LOST;
