@@ -10,7 +10,14 @@
 //   runsc (reference)      not measured here
 import { AF_INET } from "../netstack/addr.ts";
 import * as E from "../netstack/errno.ts";
-import { intValue, IPPROTO_TCP, POLLOUT, SOCK_STREAM, Socket, TCP_NODELAY } from "../netstack/socket.ts";
+import {
+  intValue,
+  IPPROTO_TCP,
+  POLLOUT,
+  SOCK_STREAM,
+  Socket,
+  TCP_NODELAY,
+} from "../netstack/socket.ts";
 import { Stack } from "../netstack/stack.ts";
 
 const quick = Deno.args.includes("--quick");
@@ -135,9 +142,12 @@ int main(int argc, char **argv) {
 }`;
 
 async function run(cmd: string[], check = true): Promise<string> {
-  const r = await new Deno.Command(cmd[0], { args: cmd.slice(1), stdout: "piped", stderr: "piped" }).output();
+  const r = await new Deno.Command(cmd[0], { args: cmd.slice(1), stdout: "piped", stderr: "piped" })
+    .output();
   const out = new TextDecoder().decode(r.stdout);
-  if (check && !r.success) throw new Error(`${cmd.join(" ")}: ${new TextDecoder().decode(r.stderr)}`);
+  if (check && !r.success) {
+    throw new Error(`${cmd.join(" ")}: ${new TextDecoder().decode(r.stderr)}`);
+  }
   return out;
 }
 
@@ -200,7 +210,26 @@ async function veth(): Promise<{ stream: number; pingpong: number } | null> {
     }
     await run(["ip", "netns", "add", nsl]);
     await run(["ip", "netns", "add", nss]);
-    await run(["ip", "link", "add", "name", dl, "netns", nsl, "mtu", "9000", "type", "veth", "peer", "name", ds, "netns", nss, "mtu", "9000"]);
+    await run([
+      "ip",
+      "link",
+      "add",
+      "name",
+      dl,
+      "netns",
+      nsl,
+      "mtu",
+      "9000",
+      "type",
+      "veth",
+      "peer",
+      "name",
+      ds,
+      "netns",
+      nss,
+      "mtu",
+      "9000",
+    ]);
     await run(["ip", "-n", nsl, "addr", "add", "198.18.0.1/24", "dev", dl]);
     await run(["ip", "-n", nsl, "link", "set", "lo", "up"]);
     await run(["ip", "-n", nsl, "link", "set", dl, "up"]);
@@ -214,7 +243,23 @@ async function veth(): Promise<{ stream: number; pingpong: number } | null> {
     const reader = server.stdout.getReader();
     await reader.read(); // LISTENING
     const node = async (mode: string[]) => {
-      const out = await run(["ip", "netns", "exec", nss, Deno.execPath(), "run", "-A", `${repo}netstack/tools/node.ts`, "--if", ds, "--addr", "198.18.0.2/24", "--timeout", "60", ...mode]);
+      const out = await run([
+        "ip",
+        "netns",
+        "exec",
+        nss,
+        Deno.execPath(),
+        "run",
+        "-A",
+        `${repo}netstack/tools/node.ts`,
+        "--if",
+        ds,
+        "--addr",
+        "198.18.0.2/24",
+        "--timeout",
+        "60",
+        ...mode,
+      ]);
       return JSON.parse(out.trim().split("\n").pop()!).result;
     };
     const bytes = quick ? 100 << 20 : 400 << 20;
@@ -233,13 +278,22 @@ async function veth(): Promise<{ stream: number; pingpong: number } | null> {
 
 // ---- Table ---------------------------------------------------------------------------------
 
-const results: Record<string, { stream: number | null; pingpong: number | null; note: string }> = {};
+const results: Record<string, { stream: number | null; pingpong: number | null; note: string }> =
+  {};
 const lo = { stream: netstackLoopbackStream(), pingpong: netstackLoopbackPingPong() };
 results["netstack loopback"] = { ...lo, note: "measured" };
 const v = await veth();
-results["netstack <-> Linux (veth)"] = { stream: v?.stream ?? null, pingpong: v?.pingpong ?? null, note: v ? "measured" : "skipped" };
+results["netstack <-> Linux (veth)"] = {
+  stream: v?.stream ?? null,
+  pingpong: v?.pingpong ?? null,
+  note: v ? "measured" : "skipped",
+};
 const linux = await linuxLoopback();
-results["Linux loopback"] = { stream: linux?.stream ?? null, pingpong: linux?.pingpong ?? null, note: linux ? "measured" : "skipped" };
+results["Linux loopback"] = {
+  stream: linux?.stream ?? null,
+  pingpong: linux?.pingpong ?? null,
+  note: linux ? "measured" : "skipped",
+};
 results["runsc netstack"] = {
   stream: RUNSC_STREAM_MIBS,
   pingpong: RUNSC_PINGPONG_US,
@@ -247,14 +301,23 @@ results["runsc netstack"] = {
 };
 
 const fmt = (x: number | null, d = 1) => (x === null ? "-" : x.toFixed(d));
-const ratio = (a: number | null, b: number | null) => (a === null || b === null ? "-" : (a / b).toFixed(2) + "x");
-console.log(`| setup | stream MiB/s | ping-pong us | stream vs runsc | ping-pong runsc/this | source |`);
+const ratio = (
+  a: number | null,
+  b: number | null,
+) => (a === null || b === null ? "-" : (a / b).toFixed(2) + "x");
+console.log(
+  `| setup | stream MiB/s | ping-pong us | stream vs runsc | ping-pong runsc/this | source |`,
+);
 console.log(`|---|---|---|---|---|---|`);
 for (const [name, r] of Object.entries(results)) {
   console.log(
-    `| ${name} | ${fmt(r.stream)} | ${fmt(r.pingpong, 2)} | ${ratio(r.stream, RUNSC_STREAM_MIBS)} | ${ratio(RUNSC_PINGPONG_US, r.pingpong)} | ${r.note} |`,
+    `| ${name} | ${fmt(r.stream)} | ${fmt(r.pingpong, 2)} | ${
+      ratio(r.stream, RUNSC_STREAM_MIBS)
+    } | ${ratio(RUNSC_PINGPONG_US, r.pingpong)} | ${r.note} |`,
   );
 }
-console.log(`(stream: higher is better; ping-pong: one byte there and back, lower is better; ratios > 1 beat runsc)`);
+console.log(
+  `(stream: higher is better; ping-pong: one byte there and back, lower is better; ratios > 1 beat runsc)`,
+);
 if (jsonOut) Deno.writeTextFileSync(jsonOut, JSON.stringify(results, null, 2));
 void E;

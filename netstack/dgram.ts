@@ -1,6 +1,15 @@
 // What UDP and ICMP ping sockets share: addresses, the bounded receive queue, options, and
 // readiness. Subclasses supply the wire protocol (transmit) and the port namespace.
-import { AF_INET, AF_INET6, IPAddress, IPV4_ANY, IPV6_ANY, isMulticast, isUnspecified, SockAddr } from "./addr.ts";
+import {
+  AF_INET,
+  AF_INET6,
+  IPAddress,
+  IPV4_ANY,
+  IPV6_ANY,
+  isMulticast,
+  isUnspecified,
+  SockAddr,
+} from "./addr.ts";
 import * as E from "./errno.ts";
 import type { NIC } from "./nic.ts";
 import { PortOwner, PortTable, toSocketAddress, toWireAddress } from "./ports.ts";
@@ -79,7 +88,11 @@ export abstract class DatagramSocket implements Socket, PortOwner {
   private memberships: { group: IPAddress; nic: NIC }[] = [];
   drops = 0;
 
-  constructor(protected readonly stack: Stack, readonly family: number, protected readonly ports: PortTable) {
+  constructor(
+    protected readonly stack: Stack,
+    readonly family: number,
+    protected readonly ports: PortTable,
+  ) {
     this.localAddr = family === AF_INET ? IPV4_ANY.slice() : IPV6_ANY.slice();
   }
 
@@ -88,7 +101,12 @@ export abstract class DatagramSocket implements Socket, PortOwner {
   }
 
   /** Puts a packet on the wire to `dst`:`port`. */
-  protected abstract transmit(data: Uint8Array, dst: IPAddress, port: number, flags: number): number;
+  protected abstract transmit(
+    data: Uint8Array,
+    dst: IPAddress,
+    port: number,
+    flags: number,
+  ): number;
   /** Validates/adjusts a datagram before sending (ping sockets check the ICMP header). */
   protected abstract allowUnbound(): boolean;
 
@@ -102,8 +120,10 @@ export abstract class DatagramSocket implements Socket, PortOwner {
     if (addr.family !== this.family) return -E.EAFNOSUPPORT;
     const ip = toWireAddress(this.family, addr.addr, this.v6only);
     if (!ip) return -E.EADDRNOTAVAIL;
-    if (!isUnspecified(ip) && !isMulticast(ip) && !this.stack.isLocalAddress(ip) &&
-      !(ip.length === 4 && this.stack.nics.some((n) => n.isBroadcast4(ip)))) {
+    if (
+      !isUnspecified(ip) && !isMulticast(ip) && !this.stack.isLocalAddress(ip) &&
+      !(ip.length === 4 && this.stack.nics.some((n) => n.isBroadcast4(ip)))
+    ) {
       return -E.EADDRNOTAVAIL;
     }
     let port = addr.port;
@@ -143,7 +163,10 @@ export abstract class DatagramSocket implements Socket, PortOwner {
     if (typeof route === "number") return route;
     const r = this.autobind();
     if (r < 0) return r;
-    if (isUnspecified(this.localAddr) && (this.localAddr.length === ip.length || this.family === AF_INET)) {
+    if (
+      isUnspecified(this.localAddr) &&
+      (this.localAddr.length === ip.length || this.family === AF_INET)
+    ) {
       // Linux fixes the source address at connect time.
       this.localAddr = route.src.slice();
     } else if (isUnspecified(this.localAddr) && ip.length === 4) {
@@ -268,12 +291,20 @@ export abstract class DatagramSocket implements Socket, PortOwner {
   }
 
   getsockname(): SockAddr {
-    return { family: this.family, addr: toSocketAddress(this.family, this.localAddr), port: this.localPort };
+    return {
+      family: this.family,
+      addr: toSocketAddress(this.family, this.localAddr),
+      port: this.localPort,
+    };
   }
 
   getpeername(): SockAddr | number {
     if (!this.remoteAddr) return -E.ENOTCONN;
-    return { family: this.family, addr: toSocketAddress(this.family, this.remoteAddr), port: this.remotePort };
+    return {
+      family: this.family,
+      addr: toSocketAddress(this.family, this.remoteAddr),
+      port: this.remotePort,
+    };
   }
 
   readiness(): number {

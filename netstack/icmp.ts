@@ -87,7 +87,12 @@ export class Icmp4 {
     if (ihl < 20 || inner.length < ihl + 8) return stats.inc("icmp4.badQuote");
     const src = inner.subarray(12, 16);
     if (!this.stack.isLocalAddress(src)) return stats.inc("icmp4.notOurs");
-    const err: NetError = { kind: NetErrorKind.Unreachable, errno: E.EHOSTUNREACH, hard: false, mtu: 0 };
+    const err: NetError = {
+      kind: NetErrorKind.Unreachable,
+      errno: E.EHOSTUNREACH,
+      hard: false,
+      mtu: 0,
+    };
     const type = p[0], code = p[1];
     if (type === ICMP_DEST_UNREACH) {
       switch (code) {

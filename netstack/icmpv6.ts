@@ -3,7 +3,7 @@
 // feeding the NDP neighbour cache. Router advertisements are ignored: addresses and routes
 // are configured by the caller.
 import { IPAddress, IPV6_ALL_NODES, isMulticast, isUnspecified } from "./addr.ts";
-import { checksum, pseudoHeaderSum, sumBytes, finishChecksum } from "./checksum.ts";
+import { checksum, finishChecksum, pseudoHeaderSum, sumBytes } from "./checksum.ts";
 import * as E from "./errno.ts";
 import { ETH_HLEN } from "./ethernet.ts";
 import { NH_DEST_OPTS, NH_FRAGMENT, NH_HOP_BY_HOP, NH_ICMPV6, NH_ROUTING } from "./ipv6.ts";
@@ -26,7 +26,13 @@ export const ND_NEIGHBOR_ADVERT = 136;
 const OPT_SOURCE_LL = 1;
 const OPT_TARGET_LL = 2;
 
-export function icmp6Checksum(src: IPAddress, dst: IPAddress, b: Uint8Array, off: number, len: number) {
+export function icmp6Checksum(
+  src: IPAddress,
+  dst: IPAddress,
+  b: Uint8Array,
+  off: number,
+  len: number,
+) {
   return finishChecksum(sumBytes(b, off, len, pseudoHeaderSum(src, dst, NH_ICMPV6, len)));
 }
 
@@ -84,7 +90,11 @@ export class Icmp6 {
     let src: IPAddress | null = info.dst.slice();
     if (isMulticast(src)) src = info.nic.sourceFor(info.src);
     if (!src) return;
-    const route = this.stack.findRoute(info.src.slice(), src, info.nic.isLoopback ? null : info.nic);
+    const route = this.stack.findRoute(
+      info.src.slice(),
+      src,
+      info.nic.isLoopback ? null : info.nic,
+    );
     if (typeof route === "number") return;
     const b = this.stack.txBuf;
     const o = TX_L4_OFFSET;
@@ -124,7 +134,12 @@ export class Icmp6 {
       } else break;
     }
     if (off + 8 > inner.length) return stats.inc("icmp6.badQuote");
-    const err: NetError = { kind: NetErrorKind.Unreachable, errno: E.EHOSTUNREACH, hard: false, mtu: 0 };
+    const err: NetError = {
+      kind: NetErrorKind.Unreachable,
+      errno: E.EHOSTUNREACH,
+      hard: false,
+      mtu: 0,
+    };
     switch (p[0]) {
       case ICMP6_DEST_UNREACH:
         if (p[1] === 4) {
@@ -194,7 +209,9 @@ export class Icmp6 {
     const solicited = (p[4] & 0x40) !== 0;
     const override = (p[4] & 0x20) !== 0;
     const target = p.subarray(8, 24);
-    if (isMulticast(target) || (solicited && isMulticast(info.dst))) return stats.inc("ndp.invalid");
+    if (isMulticast(target) || (solicited && isMulticast(info.dst))) {
+      return stats.inc("ndp.invalid");
+    }
     const tll = this.llOption(p, 24, OPT_TARGET_LL);
     if (tll === undefined) return stats.inc("ndp.badOption");
     if (info.nic.hasAddress(target)) return stats.inc("ndp.duplicateAddress");
@@ -223,12 +240,27 @@ export class Icmp6 {
     buf[o + 2] = c >> 8;
     buf[o + 3] = c & 0xff;
     void b;
-    this.stack.ipv6.output({ nic, src, dst, nextHop: dst, mtu: nic.mtu }, NH_ICMPV6, buf, o, 32, 255, 0, false);
+    this.stack.ipv6.output(
+      { nic, src, dst, nextHop: dst, mtu: nic.mtu },
+      NH_ICMPV6,
+      buf,
+      o,
+      32,
+      255,
+      0,
+      false,
+    );
   }
 
   private ndBuf = new Uint8Array(TX_L4_OFFSET + 64);
 
-  private sendAdvert(nic: NIC, target: IPAddress, to: IPAddress, solicited: boolean, mac: Uint8Array | null) {
+  private sendAdvert(
+    nic: NIC,
+    target: IPAddress,
+    to: IPAddress,
+    solicited: boolean,
+    mac: Uint8Array | null,
+  ) {
     const buf = this.ndBuf;
     const o = TX_L4_OFFSET;
     buf.fill(0, o, o + 32);

@@ -1,6 +1,6 @@
 // IPv4 (RFC 791): validation, local delivery, options skipped, fragmentation on output and
 // reassembly with limits on input. A host, not a router: packets for other hosts are dropped.
-import { ipKey, IPAddress, isMulticast } from "./addr.ts";
+import { IPAddress, ipKey, isMulticast } from "./addr.ts";
 import { checksum } from "./checksum.ts";
 import * as E from "./errno.ts";
 import { ETH_HLEN, ETH_P_IP } from "./ethernet.ts";
@@ -42,7 +42,9 @@ export class IPv4 {
     p = p.subarray(0, total);
     const src = p.subarray(12, 16);
     const dst = p.subarray(16, 20);
-    if (isMulticast(src) || (src[0] === 255 && src[1] === 255 && src[2] === 255 && src[3] === 255)) {
+    if (
+      isMulticast(src) || (src[0] === 255 && src[1] === 255 && src[2] === 255 && src[3] === 255)
+    ) {
       return stats.inc("ipv4.badSource");
     }
     if (src[0] === 127 && !nic.isLoopback) return stats.inc("ipv4.martian");
@@ -115,7 +117,18 @@ export class IPv4 {
     const id = this.id = (this.id + 1) & 0xffff;
     if (total <= route.mtu) {
       const h = l4off - IPV4_HLEN;
-      writeHeader(buf, h, total, id, dontFragment ? 0x4000 : 0, ttl, tos, protocol, route.src, route.dst);
+      writeHeader(
+        buf,
+        h,
+        total,
+        id,
+        dontFragment ? 0x4000 : 0,
+        ttl,
+        tos,
+        protocol,
+        route.src,
+        route.dst,
+      );
       route.nic.sendIP(ETH_P_IP, route.nextHop, buf, h - ETH_HLEN, total + ETH_HLEN);
       return 0;
     }
@@ -128,7 +141,18 @@ export class IPv4 {
       const n = Math.min(chunk, l4len - off);
       const more = off + n < l4len ? 0x2000 : 0;
       f.set(buf.subarray(l4off + off, l4off + off + n), ETH_HLEN + IPV4_HLEN);
-      writeHeader(f, ETH_HLEN, IPV4_HLEN + n, id, more | (off >> 3), ttl, tos, protocol, route.src, route.dst);
+      writeHeader(
+        f,
+        ETH_HLEN,
+        IPV4_HLEN + n,
+        id,
+        more | (off >> 3),
+        ttl,
+        tos,
+        protocol,
+        route.src,
+        route.dst,
+      );
       route.nic.sendIP(ETH_P_IP, route.nextHop, f, 0, ETH_HLEN + IPV4_HLEN + n);
     }
     return 0;

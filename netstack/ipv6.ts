@@ -2,7 +2,7 @@
 // destination options with their unknown-option actions, routing headers refused when they
 // ask us to forward, fragments reassembled with limits), local delivery, and fragmentation of
 // our own packets when they exceed the path MTU.
-import { ipKey, IPAddress, isMulticast, isUnspecified } from "./addr.ts";
+import { IPAddress, ipKey, isMulticast, isUnspecified } from "./addr.ts";
 import * as E from "./errno.ts";
 import { ETH_HLEN, ETH_P_IPV6 } from "./ethernet.ts";
 import type { NIC } from "./nic.ts";
@@ -103,7 +103,8 @@ export class IPv6 {
           off += 8;
           continue;
         }
-        const id = ((buf[off + 4] << 24) | (buf[off + 5] << 16) | (buf[off + 6] << 8) | buf[off + 7]) >>> 0;
+        const id =
+          ((buf[off + 4] << 24) | (buf[off + 5] << 16) | (buf[off + 6] << 8) | buf[off + 7]) >>> 0;
         const key = `${ipKey(src)}|${ipKey(dst)}|${id}`;
         const data = buf.subarray(off + 8);
         if (more && (data.length & 7) !== 0) {
@@ -122,7 +123,12 @@ export class IPv6 {
       }
       stats.inc("ipv6.unknownNextHeader");
       if (!reassembled) {
-        this.stack.icmp6.sendParamProblem(p, 1, off === IPV6_HLEN ? 6 : prevNextHeaderOffset(off), multicast);
+        this.stack.icmp6.sendParamProblem(
+          p,
+          1,
+          off === IPV6_HLEN ? 6 : prevNextHeaderOffset(off),
+          multicast,
+        );
       }
       return;
     }

@@ -2,7 +2,7 @@
 // holds a few packets per entry while resolving, probes stale entries before trusting them
 // again, and is bounded in size. The protocol-specific part (how a solicitation looks) comes
 // from the Solicitor.
-import { ipKey, IPAddress } from "./addr.ts";
+import { IPAddress, ipKey } from "./addr.ts";
 import { Timer, TimerQueue } from "./timer.ts";
 
 export const enum NeighborState {

@@ -1,7 +1,13 @@
 // A network interface: one link endpoint, its addresses, multicast memberships and neighbour
 // caches. It frames outgoing IP packets and hands received frames to the stack.
-import { ipEqual, ipKey, IPAddress, isMulticast, prefixMatch } from "./addr.ts";
-import { BROADCAST_MAC, ETH_HLEN, ETH_P_IP, ipv4MulticastMac, ipv6MulticastMac } from "./ethernet.ts";
+import { IPAddress, ipEqual, ipKey, isMulticast, prefixMatch } from "./addr.ts";
+import {
+  BROADCAST_MAC,
+  ETH_HLEN,
+  ETH_P_IP,
+  ipv4MulticastMac,
+  ipv6MulticastMac,
+} from "./ethernet.ts";
 import type { LinkEndpoint } from "./link/endpoint.ts";
 import { NeighborCache } from "./neighbor.ts";
 

@@ -36,10 +36,21 @@ export class PingSocket extends DatagramSocket {
     b[o + 3] = 0;
     b[o + 4] = this.localPort >> 8;
     b[o + 5] = this.localPort & 0xff;
-    const c = v4 ? checksum(b, o, data.length) : icmp6Checksum(route.src, route.dst, b, o, data.length);
+    const c = v4
+      ? checksum(b, o, data.length)
+      : icmp6Checksum(route.src, route.dst, b, o, data.length);
     b[o + 2] = c >> 8;
     b[o + 3] = c & 0xff;
-    const r = this.stack.ipOutput(route, v4 ? 1 : 58, b, o, data.length, this.hopLimitFor(dst), this.tos, false);
+    const r = this.stack.ipOutput(
+      route,
+      v4 ? 1 : 58,
+      b,
+      o,
+      data.length,
+      this.hopLimitFor(dst),
+      this.tos,
+      false,
+    );
     return r < 0 ? r : data.length;
   }
 }

@@ -1,6 +1,6 @@
 // Port ownership per transport protocol: bind conflicts (with SO_REUSEADDR/SO_REUSEPORT and
 // dual-stack wildcards), ephemeral allocation, and the candidates for demultiplexing.
-import { AF_INET6, ipEqual, IPAddress, isUnspecified, isV4Mapped } from "./addr.ts";
+import { AF_INET6, IPAddress, ipEqual, isUnspecified, isV4Mapped } from "./addr.ts";
 
 export interface PortOwner {
   /** The bound address: 4 bytes for IPv4 (also for IPv6 sockets bound to a v4-mapped

@@ -1,6 +1,6 @@
 // The routing table: longest-prefix match over static routes, per address family, plus the
 // path-MTU cache that ICMP "fragmentation needed" / "packet too big" messages fill.
-import { ipKey, IPAddress, prefixMatch } from "./addr.ts";
+import { IPAddress, ipKey, prefixMatch } from "./addr.ts";
 import type { NIC } from "./nic.ts";
 
 export interface RouteEntry {

@@ -6,8 +6,8 @@
 import {
   AF_INET,
   AF_INET6,
-  ipEqual,
   IPAddress,
+  ipEqual,
   isLinkLocal6,
   isLoopback,
   isMulticast,
@@ -17,7 +17,14 @@ import {
 } from "./addr.ts";
 import { Arp } from "./arp.ts";
 import * as E from "./errno.ts";
-import { ETH_HLEN, ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, isMulticastMac, macEquals } from "./ethernet.ts";
+import {
+  ETH_HLEN,
+  ETH_P_ARP,
+  ETH_P_IP,
+  ETH_P_IPV6,
+  isMulticastMac,
+  macEquals,
+} from "./ethernet.ts";
 import { Icmp4 } from "./icmp.ts";
 import { Icmp6 } from "./icmpv6.ts";
 import { IPv4 } from "./ipv4.ts";
@@ -215,7 +222,13 @@ export class Stack {
     const net = addr.slice();
     for (let bit = prefix; bit < addr.length * 8; bit++) net[bit >> 3] &= ~(0x80 >> (bit & 7));
     if (!(addr.length === 16 && isLinkLocal6(addr) && nic.isLoopback)) {
-      this.routes.add({ dest: net, prefix, gateway: null, nic, metric: isLinkLocal6(addr) ? 256 : 0 });
+      this.routes.add({
+        dest: net,
+        prefix,
+        gateway: null,
+        nic,
+        metric: isLinkLocal6(addr) ? 256 : 0,
+      });
     }
     if (addr.length === 16 && !nic.isLoopback) {
       nic.joinGroup(solicitedNode(addr));
@@ -235,7 +248,13 @@ export class Stack {
     const n = typeof nic === "string" ? this.nic(nic) : nic;
     const c = parseCidr(cidr);
     if (!n || !c) throw new Error(`bad route ${cidr}`);
-    this.routes.add({ dest: c.addr, prefix: c.prefix, gateway: via ? parseIP(via) : null, nic: n, metric });
+    this.routes.add({
+      dest: c.addr,
+      prefix: c.prefix,
+      gateway: via ? parseIP(via) : null,
+      nic: n,
+      metric,
+    });
   }
 
   isLocalAddress(a: IPAddress): boolean {
@@ -255,9 +274,14 @@ export class Stack {
     }
     let nic: NIC | undefined;
     let nextHop = dst;
-    if (isMulticast(dst) || (dst.length === 4 && dst[0] === 255 && dst[1] === 255 && dst[2] === 255 && dst[3] === 255)) {
+    if (
+      isMulticast(dst) ||
+      (dst.length === 4 && dst[0] === 255 && dst[1] === 255 && dst[2] === 255 && dst[3] === 255)
+    ) {
       nic = bindNic ?? this.nics.find((n) => !n.isLoopback && n.up) ?? undefined;
-      if (dst.length === 16 && isMulticast(dst) && (dst[1] & 0x0f) <= 2 && !nic) return -E.ENETUNREACH;
+      if (dst.length === 16 && isMulticast(dst) && (dst[1] & 0x0f) <= 2 && !nic) {
+        return -E.ENETUNREACH;
+      }
     } else {
       const e = this.routes.lookup(dst, bindNic ?? undefined);
       if (!e) return dst.length === 4 ? -E.ENETUNREACH : -E.ENETUNREACH;

@@ -28,10 +28,15 @@ export class UdpSocket extends DatagramSocket {
   protected transmit(data: Uint8Array, dst: IPAddress, port: number, _flags: number): number {
     if (port === 0) return -E.EINVAL;
     if (data.length > 65535 - UDP_HLEN - (dst.length === 4 ? 20 : 0)) return -E.EMSGSIZE;
-    if (dst.length === 4 && !this.broadcast && this.stack.nics.some((n) => !n.isLoopback && n.isBroadcast4(dst))) {
+    if (
+      dst.length === 4 && !this.broadcast &&
+      this.stack.nics.some((n) => !n.isLoopback && n.isBroadcast4(dst))
+    ) {
       return -E.EACCES;
     }
-    const src = isUnspecified(this.localAddr) || isMulticast(this.localAddr) ? null : this.localAddr;
+    const src = isUnspecified(this.localAddr) || isMulticast(this.localAddr)
+      ? null
+      : this.localAddr;
     if (src && src.length !== dst.length) return -E.ENETUNREACH;
     const route = this.stack.findRoute(dst, src);
     if (typeof route === "number") return route;
@@ -88,8 +93,10 @@ export class UdpLayer {
     if (len < UDP_HLEN || len > p.length) return stats.inc("udp.badLength");
     const c = (p[6] << 8) | p[7];
     if (c === 0 && info.version === 6) return stats.inc("udp.zeroChecksum6");
-    if (c !== 0 && !info.trusted &&
-      finishChecksum(sumBytes(p, 0, len, pseudoHeaderSum(info.src, info.dst, 17, len))) !== 0) {
+    if (
+      c !== 0 && !info.trusted &&
+      finishChecksum(sumBytes(p, 0, len, pseudoHeaderSum(info.src, info.dst, 17, len))) !== 0
+    ) {
       return stats.inc("udp.badChecksum");
     }
     const srcPort = (p[0] << 8) | p[1];
@@ -130,12 +137,17 @@ export class UdpLayer {
   private matches(s: UdpSocket, info: PacketInfo, srcPort: number, multicast: boolean): boolean {
     if (multicast) {
       if (isMulticast(info.dst)) {
-        if (!s.isMember(info.dst) && !(isUnspecified(s.localAddr) || ipEqual(s.localAddr, info.dst))) return false;
+        if (
+          !s.isMember(info.dst) && !(isUnspecified(s.localAddr) || ipEqual(s.localAddr, info.dst))
+        ) return false;
         if (!isUnspecified(s.localAddr) && !ipEqual(s.localAddr, info.dst)) return false;
       } else if (!isUnspecified(s.localAddr) && !ipEqual(s.localAddr, info.dst)) {
         return false; // broadcast goes to wildcard-bound or broadcast-bound sockets
       }
-      if (s.localAddr.length !== info.dst.length && !(s.localAddr.length === 16 && !s.v6only && s.family !== AF_INET)) {
+      if (
+        s.localAddr.length !== info.dst.length &&
+        !(s.localAddr.length === 16 && !s.v6only && s.family !== AF_INET)
+      ) {
         return false;
       }
     } else if (!ownerAccepts(s, info.dst)) return false;
@@ -155,7 +167,9 @@ export class UdpLayer {
       const s = o as UdpSocket;
       if (!ownerAccepts(s, src)) continue;
       // Linux reports ICMP errors only on connected sockets (without IP_RECVERR).
-      if (s.remoteAddr && ipEqual(s.remoteAddr, dst) && s.remotePort === dport) s.setError(err.errno);
+      if (s.remoteAddr && ipEqual(s.remoteAddr, dst) && s.remotePort === dport) {
+        s.setError(err.errno);
+      }
     }
   }
 }

@@ -18,7 +18,10 @@ const symbols = {
     parameters: ["i32", "i32", "buffer", "i32", "i32", "buffer", "buffer"],
     result: "i32",
   },
-  sb_netdev_send_batch: { parameters: ["i32", "i32", "buffer", "i32", "i32", "buffer"], result: "i32" },
+  sb_netdev_send_batch: {
+    parameters: ["i32", "i32", "buffer", "i32", "i32", "buffer"],
+    result: "i32",
+  },
   sb_netdev_wait: { parameters: ["i32", "i64"], result: "i32" },
   sb_netdev_close: { parameters: ["i32"], result: "i32" },
 } as const;
@@ -100,7 +103,14 @@ export class HostEndpoint implements LinkEndpoint {
 
   flush(): void {
     if (this.txCount === 0 || this.closed) return;
-    const r = this.lib.sb_netdev_send_batch(this.fd, this.kind, this.tx, this.txSlot, this.txCount, this.txLens);
+    const r = this.lib.sb_netdev_send_batch(
+      this.fd,
+      this.kind,
+      this.tx,
+      this.txSlot,
+      this.txCount,
+      this.txLens,
+    );
     if (r < 0) this.sendErrors++;
     else this.framesOut += r;
     this.txCount = 0;
@@ -109,13 +119,24 @@ export class HostEndpoint implements LinkEndpoint {
   poll(budget: number): number {
     let total = 0;
     while (total < budget && !this.closed) {
-      const n = this.lib.sb_netdev_recv_batch(this.fd, this.kind, this.rx, RX_SLOT, Math.min(BATCH, budget - total), this.rxLens, this.rxFlags);
+      const n = this.lib.sb_netdev_recv_batch(
+        this.fd,
+        this.kind,
+        this.rx,
+        RX_SLOT,
+        Math.min(BATCH, budget - total),
+        this.rxLens,
+        this.rxFlags,
+      );
       if (n <= 0) break;
       for (let i = 0; i < n; i++) {
         const len = this.rxLens[i];
         if (len <= 0) continue;
         this.framesIn++;
-        this.receiver(this.rx.subarray(i * RX_SLOT, i * RX_SLOT + len), (this.rxFlags[i] & 1) !== 0);
+        this.receiver(
+          this.rx.subarray(i * RX_SLOT, i * RX_SLOT + len),
+          (this.rxFlags[i] & 1) !== 0,
+        );
       }
       total += n;
       if (n < BATCH) break;

@@ -70,7 +70,10 @@ export class ImpairedEndpoint implements LinkEndpoint {
   }
 
   nextRelease(): number {
-    return Math.min(this.outbound.length ? this.outbound[0].at : Infinity, this.inbound.length ? this.inbound[0].at : Infinity);
+    return Math.min(
+      this.outbound.length ? this.outbound[0].at : Infinity,
+      this.inbound.length ? this.inbound[0].at : Infinity,
+    );
   }
 
   poll(budget: number): number {

@@ -110,7 +110,11 @@ export class RecvBuffer {
     const n = data.length;
     const end = seqAdd(seq, n);
     if (off > 0 && !this.canAddRange(seq, end)) return -1;
-    this.ring.reserve(this.readable + off + n, this.readable + this.furthest(rcvNxt), this.capacity);
+    this.ring.reserve(
+      this.readable + off + n,
+      this.readable + this.furthest(rcvNxt),
+      this.capacity,
+    );
     this.ring.copyIn(this.readable + off, data, 0, n);
     if (off > 0) {
       this.addRange(seq, end);

@@ -91,8 +91,9 @@ export class Cubic extends Reno {
     this.wEst += ((3 * (1 - BETA)) / (1 + BETA)) * (acked / mss) / cwndSeg;
     let next: number;
     if (this.wEst > target) next = this.wEst;
-    else if (target > cwndSeg) next = cwndSeg + Math.min(target - cwndSeg, cwndSeg / 2) * (acked / mss) / cwndSeg;
-    else next = cwndSeg + 0.01 * (acked / mss) / cwndSeg; // stay near the plateau
+    else if (target > cwndSeg) {
+      next = cwndSeg + Math.min(target - cwndSeg, cwndSeg / 2) * (acked / mss) / cwndSeg;
+    } else next = cwndSeg + 0.01 * (acked / mss) / cwndSeg; // stay near the plateau
     this.cwnd = Math.max(this.cwnd, Math.floor(next * mss));
   }
 
@@ -112,6 +113,10 @@ export class Cubic extends Reno {
   }
 }
 
-export function createCongestionControl(name: string, mss: number, initialSegments: number): CongestionControl {
+export function createCongestionControl(
+  name: string,
+  mss: number,
+  initialSegments: number,
+): CongestionControl {
   return name === "reno" ? new Reno(mss, initialSegments) : new Cubic(mss, initialSegments);
 }

@@ -3,7 +3,16 @@
 // (RFC 6582) or SACK/RACK-TLP loss recovery (RFC 6675, RFC 8985), delayed ACKs, Nagle, cork,
 // keepalive, zero-window probes and receive-buffer autotuning. It is also the Socket the
 // sentry sees.
-import { AF_INET, AF_INET6, IPAddress, IPV4_ANY, IPV6_ANY, isMulticast, isUnspecified, SockAddr } from "../addr.ts";
+import {
+  AF_INET,
+  AF_INET6,
+  IPAddress,
+  IPV4_ANY,
+  IPV6_ANY,
+  isMulticast,
+  isUnspecified,
+  SockAddr,
+} from "../addr.ts";
 import { finishChecksum, pseudoHeaderSum, sumBytes } from "../checksum.ts";
 import * as E from "../errno.ts";
 import { PortOwner, toSocketAddress, toWireAddress } from "../ports.ts";
@@ -198,7 +207,9 @@ export class TcpSocket implements S.Socket, PortOwner {
 
   private notify(): void {
     if (this.onReadiness) this.onReadiness();
-    if (this.parent && this.parent.onReadiness && this.state !== State.SynRcvd) this.parent.onReadiness();
+    if (this.parent && this.parent.onReadiness && this.state !== State.SynRcvd) {
+      this.parent.onReadiness();
+    }
   }
 
   // ==== Socket API ==========================================================================
@@ -272,15 +283,26 @@ export class TcpSocket implements S.Socket, PortOwner {
     if (addr.family !== this.family) return -E.EAFNOSUPPORT;
     const dst = toWireAddress(this.family, addr.addr, this.v6only);
     if (!dst) return -E.ENETUNREACH;
-    if (isMulticast(dst) || (dst.length === 4 && dst[0] === 255 && dst[3] === 255)) return -E.ENETUNREACH;
+    if (isMulticast(dst) || (dst.length === 4 && dst[0] === 255 && dst[3] === 255)) {
+      return -E.ENETUNREACH;
+    }
     if (addr.port === 0) return -E.ECONNREFUSED;
-    const remote = isUnspecified(dst) ? (dst.length === 4 ? new Uint8Array([127, 0, 0, 1]) : IPV6_ANY_LOOP()) : dst.slice();
-    if (!isUnspecified(this.localAddr) && this.localAddr.length !== remote.length) return -E.ENETUNREACH;
-    const route = this.stack.findRoute(remote, isUnspecified(this.localAddr) ? null : this.localAddr);
+    const remote = isUnspecified(dst)
+      ? (dst.length === 4 ? new Uint8Array([127, 0, 0, 1]) : IPV6_ANY_LOOP())
+      : dst.slice();
+    if (!isUnspecified(this.localAddr) && this.localAddr.length !== remote.length) {
+      return -E.ENETUNREACH;
+    }
+    const route = this.stack.findRoute(
+      remote,
+      isUnspecified(this.localAddr) ? null : this.localAddr,
+    );
     if (typeof route === "number") return route;
     this.stack.enter();
     try {
-      if (isUnspecified(this.localAddr) || this.localAddr.length !== remote.length) this.localAddr = route.src.slice();
+      if (isUnspecified(this.localAddr) || this.localAddr.length !== remote.length) {
+        this.localAddr = route.src.slice();
+      }
       if (!this.bound) {
         const port = this.layer.allocateConnectPort(this, this.localAddr, remote, addr.port);
         if (port === 0) return -E.EADDRNOTAVAIL;
@@ -433,14 +455,26 @@ export class TcpSocket implements S.Socket, PortOwner {
   }
 
   getsockname(): SockAddr {
-    return { family: this.family, addr: toSocketAddress(this.family, this.localAddr), port: this.localPort };
+    return {
+      family: this.family,
+      addr: toSocketAddress(this.family, this.localAddr),
+      port: this.localPort,
+    };
   }
 
   getpeername(): SockAddr | number {
-    if (this.state === State.Closed || this.state === State.Listen || this.state === State.SynSent) {
-      if (!(this.state === State.Closed && this.everConnected && this.remotePort)) return -E.ENOTCONN;
+    if (
+      this.state === State.Closed || this.state === State.Listen || this.state === State.SynSent
+    ) {
+      if (!(this.state === State.Closed && this.everConnected && this.remotePort)) {
+        return -E.ENOTCONN;
+      }
     }
-    return { family: this.family, addr: toSocketAddress(this.family, this.remoteAddr), port: this.remotePort };
+    return {
+      family: this.family,
+      addr: toSocketAddress(this.family, this.remoteAddr),
+      port: this.remotePort,
+    };
   }
 
   readiness(): number {
@@ -454,13 +488,17 @@ export class TcpSocket implements S.Socket, PortOwner {
         return m;
     }
     const readShut = this.finReceived || this.shutRead;
-    if (this.recvBuf.readable >= this.rcvLowat || this.recvBuf.readable > 0 && readShut) m |= S.POLLIN | S.POLLRDNORM;
+    if (this.recvBuf.readable >= this.rcvLowat || this.recvBuf.readable > 0 && readShut) {
+      m |= S.POLLIN | S.POLLRDNORM;
+    }
     if (readShut) m |= S.POLLIN | S.POLLRDNORM | S.POLLRDHUP;
     if ((readShut && this.shutWrite) || this.state === State.Closed) m |= S.POLLHUP;
     if (this.state === State.Closed) {
       m |= S.POLLIN | S.POLLRDNORM | S.POLLRDHUP;
       if (!this.everConnected) m = (m & ~(S.POLLIN | S.POLLRDNORM | S.POLLRDHUP)) | S.POLLOUT;
-    } else if (!this.shutWrite && (this.state === State.Established || this.state === State.CloseWait)) {
+    } else if (
+      !this.shutWrite && (this.state === State.Established || this.state === State.CloseWait)
+    ) {
       const free = this.sendBuf.free;
       if (free > 0 && free >= (this.sendBuf.length >> 1)) m |= S.POLLOUT | S.POLLWRNORM;
     }
@@ -510,14 +548,19 @@ export class TcpSocket implements S.Socket, PortOwner {
           const size = Math.max(2304, Math.min(Math.max(v, 0), this.cfg.rcvbufMax) * 2);
           this.rcvbufLocked = true;
           // The window may not shrink once advertised; only a larger buffer takes effect then.
-          if (this.state === State.Closed || this.state === State.Listen) this.recvBuf.capacity = size;
-          else this.recvBuf.grow(size);
+          if (this.state === State.Closed || this.state === State.Listen) {
+            this.recvBuf.capacity = size;
+          } else this.recvBuf.grow(size);
           return 0;
         }
         case S.SO_SNDBUF:
         case S.SO_SNDBUFFORCE:
           this.sndbufLocked = true;
-          this.sendBuf.capacity = Math.max(4608, Math.min(Math.max(v, 0), this.cfg.sndbufMax) * 2, this.sendBuf.length);
+          this.sendBuf.capacity = Math.max(
+            4608,
+            Math.min(Math.max(v, 0), this.cfg.sndbufMax) * 2,
+            this.sendBuf.length,
+          );
           return 0;
         case S.SO_RCVLOWAT:
           this.rcvLowat = Math.max(1, v);
@@ -760,13 +803,21 @@ export class TcpSocket implements S.Socket, PortOwner {
 
   private chooseWindowScale(): void {
     let ws = 0;
-    const max = this.rcvbufLocked ? this.recvBuf.capacity : Math.max(this.cfg.rcvbufMax, this.recvBuf.capacity);
+    const max = this.rcvbufLocked
+      ? this.recvBuf.capacity
+      : Math.max(this.cfg.rcvbufMax, this.recvBuf.capacity);
     while (ws < 14 && (max >> ws) > 65535) ws++;
     this.rcvWs = this.cfg.windowScaling ? ws : 0;
   }
 
   /** Initialises a child of `listener` from a SYN (passive open). */
-  acceptSyn(listener: TcpSocket, seg: Segment, local: IPAddress, remote: IPAddress, route: Route): void {
+  acceptSyn(
+    listener: TcpSocket,
+    seg: Segment,
+    local: IPAddress,
+    remote: IPAddress,
+    route: Route,
+  ): void {
     this.parent = listener;
     this.localAddr = local.slice();
     this.localPort = seg.dstPort;
@@ -810,7 +861,9 @@ export class TcpSocket implements S.Socket, PortOwner {
   }
 
   private negotiate(seg: Segment): void {
-    this.peerMss = seg.hasMss ? Math.max(seg.mss, 64) : (this.remoteAddr.length === 4 ? this.cfg.defaultMss : 1220);
+    this.peerMss = seg.hasMss
+      ? Math.max(seg.mss, 64)
+      : (this.remoteAddr.length === 4 ? this.cfg.defaultMss : 1220);
     if (seg.hasWs && this.cfg.windowScaling) {
       this.wsOk = true;
       this.sndWs = seg.ws;
@@ -863,7 +916,17 @@ export class TcpSocket implements S.Socket, PortOwner {
     const hlen = p - o;
     const window = Math.min(this.recvBuf.window, 65535);
     this.rcvAdvEdge = seqAdd(this.rcvNxt, window);
-    writeHeader(b, o, this.localPort, this.remotePort, this.iss, withAck ? this.rcvNxt : 0, hlen, withAck ? SYN | ACK : SYN, window);
+    writeHeader(
+      b,
+      o,
+      this.localPort,
+      this.remotePort,
+      this.iss,
+      withAck ? this.rcvNxt : 0,
+      hlen,
+      withAck ? SYN | ACK : SYN,
+      window,
+    );
     this.transmit(hlen);
   }
 
@@ -943,7 +1006,17 @@ export class TcpSocket implements S.Socket, PortOwner {
     let flags = ACK;
     if (fin) flags |= FIN;
     if (push) flags |= PSH;
-    writeHeader(b, o, this.localPort, this.remotePort, seq, this.rcvNxt, hlen, flags, this.windowField());
+    writeHeader(
+      b,
+      o,
+      this.localPort,
+      this.remotePort,
+      seq,
+      this.rcvNxt,
+      hlen,
+      flags,
+      this.windowField(),
+    );
     this.ackSent();
     this.transmit(hlen + len);
   }
@@ -954,7 +1027,17 @@ export class TcpSocket implements S.Socket, PortOwner {
     const b = this.stack.txBuf;
     const o = TX_L4_OFFSET;
     const hlen = this.writeOptions(true);
-    writeHeader(b, o, this.localPort, this.remotePort, this.sndNxt, this.rcvNxt, hlen, ACK, this.windowField());
+    writeHeader(
+      b,
+      o,
+      this.localPort,
+      this.remotePort,
+      this.sndNxt,
+      this.rcvNxt,
+      hlen,
+      ACK,
+      this.windowField(),
+    );
     this.ackSent();
     this.transmit(hlen);
   }
@@ -1002,8 +1085,10 @@ export class TcpSocket implements S.Socket, PortOwner {
    * then FIN; and a pure ACK if one is owed and nothing carried it. */
   output(more = false): void {
     const st = this.state;
-    if (st !== State.Established && st !== State.CloseWait && st !== State.FinWait1 &&
-      st !== State.Closing && st !== State.LastAck) {
+    if (
+      st !== State.Established && st !== State.CloseWait && st !== State.FinWait1 &&
+      st !== State.Closing && st !== State.LastAck
+    ) {
       if (this.ackNow && this.isSynchronized()) this.sendAck();
       return;
     }
@@ -1037,7 +1122,9 @@ export class TcpSocket implements S.Socket, PortOwner {
       }
       let len = Math.min(this.sndMss, avail);
       if (wndLeft < len) {
-        if (wndLeft <= 0 || (wndLeft < this.sndMss && wndLeft < (this.maxSndWnd >> 1) && offset > 0)) {
+        if (
+          wndLeft <= 0 || (wndLeft < this.sndMss && wndLeft < (this.maxSndWnd >> 1) && offset > 0)
+        ) {
           // Sender SWS avoidance; the persist timer covers a window that stays shut.
           if (seqDiff(this.sndNxt, this.sndUna) === 0 && this.sndWnd === 0) this.armPersist();
           break;
@@ -1105,14 +1192,20 @@ export class TcpSocket implements S.Socket, PortOwner {
 
   private armPersist(): void {
     if (this.rtxTimer.armed && this.rtxMode === RtxMode.Persist) return;
-    const t = Math.min(Math.max(this.rtt.rto, this.cfg.minRtoNs) * Math.pow(2, this.backoff), this.cfg.maxRtoNs);
+    const t = Math.min(
+      Math.max(this.rtt.rto, this.cfg.minRtoNs) * Math.pow(2, this.backoff),
+      this.cfg.maxRtoNs,
+    );
     this.armTimer(RtxMode.Persist, this.stack.now + t);
   }
 
   /** After sending: a tail-loss probe while all is well, else the retransmission timer. */
   private armAfterSend(): void {
     if (seqDiff(this.sndNxt, this.sndUna) === 0) return;
-    if (this.cfg.tlp && !this.inRecovery && !this.tlpOutstanding && this.rtt.samples > 0 && this.backoff === 0) {
+    if (
+      this.cfg.tlp && !this.inRecovery && !this.tlpOutstanding && this.rtt.samples > 0 &&
+      this.backoff === 0
+    ) {
       let pto = 2 * this.rtt.srtt;
       if (this.sb.count === 1) pto += Math.max(this.cfg.delayedAckNs * 5, 200e6) / 1; // WCDelAckT
       pto = Math.max(pto, 10e6);
@@ -1123,7 +1216,9 @@ export class TcpSocket implements S.Socket, PortOwner {
       }
       return;
     }
-    if (!this.rtxTimer.armed || this.rtxMode === RtxMode.Persist || this.rtxMode === RtxMode.None) this.armRto();
+    if (!this.rtxTimer.armed || this.rtxMode === RtxMode.Persist || this.rtxMode === RtxMode.None) {
+      this.armRto();
+    }
   }
 
   private onRtxTimer(now: number): void {
@@ -1221,7 +1316,17 @@ export class TcpSocket implements S.Socket, PortOwner {
     const b = this.stack.txBuf;
     const o = TX_L4_OFFSET;
     const hlen = this.writeOptions(false);
-    writeHeader(b, o, this.localPort, this.remotePort, seqAdd(this.sndUna, -1), this.rcvNxt, hlen, ACK, this.windowField());
+    writeHeader(
+      b,
+      o,
+      this.localPort,
+      this.remotePort,
+      seqAdd(this.sndUna, -1),
+      this.rcvNxt,
+      hlen,
+      ACK,
+      this.windowField(),
+    );
     this.transmit(hlen);
     this.backoff = Math.min(this.backoff + 1, 15);
     this.stack.stats.inc("tcp.zeroWindowProbe");
@@ -1240,7 +1345,10 @@ export class TcpSocket implements S.Socket, PortOwner {
 
   private armKeepalive(): void {
     if (!this.keepalive) return;
-    this.stack.timers.arm(this.miscTimer, Math.max(this.lastRecvTime, this.stack.now - this.keepIdleNs) + this.keepIdleNs);
+    this.stack.timers.arm(
+      this.miscTimer,
+      Math.max(this.lastRecvTime, this.stack.now - this.keepIdleNs) + this.keepIdleNs,
+    );
   }
 
   private armFinTimeout(): void {
@@ -1287,7 +1395,17 @@ export class TcpSocket implements S.Socket, PortOwner {
       const b = this.stack.txBuf;
       const o = TX_L4_OFFSET;
       const hlen = this.writeOptions(false);
-      writeHeader(b, o, this.localPort, this.remotePort, seqAdd(this.sndUna, -1), this.rcvNxt, hlen, ACK, this.windowField());
+      writeHeader(
+        b,
+        o,
+        this.localPort,
+        this.remotePort,
+        seqAdd(this.sndUna, -1),
+        this.rcvNxt,
+        hlen,
+        ACK,
+        this.windowField(),
+      );
       this.transmit(hlen);
       this.stack.timers.arm(this.miscTimer, now + this.keepIntvlNs);
     } finally {
@@ -1298,7 +1416,8 @@ export class TcpSocket implements S.Socket, PortOwner {
   // ==== Input ===============================================================================
 
   isSynchronized(): boolean {
-    return this.state !== State.Closed && this.state !== State.Listen && this.state !== State.SynSent;
+    return this.state !== State.Closed && this.state !== State.Listen &&
+      this.state !== State.SynSent;
   }
 
   /** Processes one segment addressed to this connection. Precondition: the checksum was
@@ -1311,22 +1430,29 @@ export class TcpSocket implements S.Socket, PortOwner {
     // PAWS (RFC 7323 5.3): drop old duplicates by timestamp.
     // Pure ACKs are exempt, as Linux exempts "disordered ACKs": reordered ACKs are common and
     // the ACK acceptability test below already bounds what they can do.
-    if (this.tsOk && seg.hasTs && !(flags & RST) && seqLT(seg.tsVal, this.tsRecent) &&
-      this.state !== State.SynRcvd && seg.seqLength > 0) {
+    if (
+      this.tsOk && seg.hasTs && !(flags & RST) && seqLT(seg.tsVal, this.tsRecent) &&
+      this.state !== State.SynRcvd && seg.seqLength > 0
+    ) {
       this.stack.stats.inc("tcp.pawsDrop");
       if (seg.seqLength > 0) this.challengeAck();
       return;
     }
     // Sequence acceptability (RFC 9293 3.10.7.4).
-    const wnd = seqDiff(this.rcvAdvEdge, this.rcvNxt) > 0 ? seqDiff(this.rcvAdvEdge, this.rcvNxt) : 0;
+    const wnd = seqDiff(this.rcvAdvEdge, this.rcvNxt) > 0
+      ? seqDiff(this.rcvAdvEdge, this.rcvNxt)
+      : 0;
     const segLen = seg.seqLength;
     let acceptable: boolean;
     if (segLen === 0) {
-      acceptable = wnd === 0 ? seg.seq === this.rcvNxt : inWindow(seg.seq, this.rcvNxt, wnd) || seg.seq === this.rcvNxt;
+      acceptable = wnd === 0
+        ? seg.seq === this.rcvNxt
+        : inWindow(seg.seq, this.rcvNxt, wnd) || seg.seq === this.rcvNxt;
     } else if (wnd === 0) {
       acceptable = false;
     } else {
-      acceptable = inWindow(seg.seq, this.rcvNxt, wnd) || inWindow(seqAdd(seg.seq, segLen - 1), this.rcvNxt, wnd) ||
+      acceptable = inWindow(seg.seq, this.rcvNxt, wnd) ||
+        inWindow(seqAdd(seg.seq, segLen - 1), this.rcvNxt, wnd) ||
         (seqLT(seg.seq, this.rcvNxt) && seqGT(seqAdd(seg.seq, segLen), this.rcvNxt));
     }
     if (this.state === State.TimeWait && (flags & SYN) && !(flags & ACK) && !(flags & RST)) {
@@ -1383,7 +1509,16 @@ export class TcpSocket implements S.Socket, PortOwner {
     if (this.tsOk && seg.hasTs && seqLE(seg.seq, this.lastAckSent)) this.tsRecent = seg.tsVal;
     if (this.state === State.SynRcvd) {
       if (!(seqLT(this.sndUna, seg.ack) && seqLE(seg.ack, this.sndNxt))) {
-        this.layer.sendRstFor(this.route!, this.localAddr, this.localPort, this.remoteAddr, this.remotePort, seg.ack, 0, false);
+        this.layer.sendRstFor(
+          this.route!,
+          this.localAddr,
+          this.localPort,
+          this.remoteAddr,
+          this.remotePort,
+          seg.ack,
+          0,
+          false,
+        );
         return;
       }
       if (this.parent && !this.parent.canAcceptChild()) {
@@ -1431,7 +1566,16 @@ export class TcpSocket implements S.Socket, PortOwner {
     if (flags & ACK) {
       if (seqLE(seg.ack, this.iss) || seqGT(seg.ack, this.sndNxt)) {
         if (!(flags & RST)) {
-          this.layer.sendRstFor(this.route!, this.localAddr, this.localPort, this.remoteAddr, this.remotePort, seg.ack, 0, false);
+          this.layer.sendRstFor(
+            this.route!,
+            this.localAddr,
+            this.localPort,
+            this.remoteAddr,
+            this.remotePort,
+            seg.ack,
+            0,
+            false,
+          );
         }
         return;
       }
@@ -1518,7 +1662,9 @@ export class TcpSocket implements S.Socket, PortOwner {
     if (this.sackOk && seg.sackCount > 0) {
       for (let i = 0; i < seg.sackCount; i++) {
         const s = seg.sack[2 * i], e = seg.sack[2 * i + 1];
-        if (!seqLT(s, e) || seqLE(e, ack) || seqGT(e, this.sndNxt) || seqLT(s, this.sndUna)) continue;
+        if (!seqLT(s, e) || seqLE(e, ack) || seqGT(e, this.sndNxt) || seqLT(s, this.sndUna)) {
+          continue;
+        }
         this.sb.sack(s, e, (r) => {
           if (this.rackUpdate(r, now)) rackUpdated = true;
         });
@@ -1543,7 +1689,8 @@ export class TcpSocket implements S.Socket, PortOwner {
         rttSample = (((this.tsNow() - seg.tsEcr) >>> 0) % 0x80000000) * 1e6;
       }
       if (rttSample >= 0) this.rtt.sample(rttSample, now);
-      const dataAcked = seqDiff(ack, this.sndUna) - (this.finSent && seqGT(ack, this.finSeq) ? 1 : 0);
+      const dataAcked = seqDiff(ack, this.sndUna) -
+        (this.finSent && seqGT(ack, this.finSeq) ? 1 : 0);
       this.sendBuf.consume(dataAcked);
       this.sndUna = ack;
       this.backoff = 0;
@@ -1559,7 +1706,12 @@ export class TcpSocket implements S.Socket, PortOwner {
           this.sb.markLost(this.sb.at(0));
         }
       } else {
-        this.cc.onAck(acked, now, this.rtt.minRtt, this.cwndLimited || this.inFlight() + this.sndMss >= this.cc.cwnd);
+        this.cc.onAck(
+          acked,
+          now,
+          this.rtt.minRtt,
+          this.cwndLimited || this.inFlight() + this.sndMss >= this.cc.cwnd,
+        );
       }
       if (seqDiff(this.sndNxt, this.sndUna) === 0) {
         this.stack.timers.cancel(this.rtxTimer);
@@ -1568,8 +1720,10 @@ export class TcpSocket implements S.Socket, PortOwner {
         this.armRto();
       }
       this.notify();
-    } else if (seg.data.length === 0 && !(seg.flags & FIN) && window === this.sndWnd &&
-      seqDiff(this.sndNxt, this.sndUna) > 0 && ack === this.sndUna) {
+    } else if (
+      seg.data.length === 0 && !(seg.flags & FIN) && window === this.sndWnd &&
+      seqDiff(this.sndNxt, this.sndUna) > 0 && ack === this.sndUna
+    ) {
       this.dupAcks++;
       if (!this.sackOk && this.dupAcks === 3 && !this.inRecovery && this.sb.count > 0) {
         this.sb.markLost(this.sb.at(0));
@@ -1589,10 +1743,14 @@ export class TcpSocket implements S.Socket, PortOwner {
       }
     }
     // RACK loss detection (SACK connections).
-    if (this.sackOk && this.cfg.rack && (rackUpdated || this.sb.sackedBytes > 0) && this.sb.count > 0) {
+    if (
+      this.sackOk && this.cfg.rack && (rackUpdated || this.sb.sackedBytes > 0) && this.sb.count > 0
+    ) {
       this.rackDetect(now);
       if (this.sb.lostBytes > 0 && !this.inRecovery) this.enterRecovery(now);
-    } else if (this.sackOk && !this.cfg.rack && this.sb.sackedBytes >= 3 * this.sndMss && !this.inRecovery) {
+    } else if (
+      this.sackOk && !this.cfg.rack && this.sb.sackedBytes >= 3 * this.sndMss && !this.inRecovery
+    ) {
       this.sb.markLost(this.sb.at(0));
       this.enterRecovery(now);
     }
@@ -1642,7 +1800,8 @@ export class TcpSocket implements S.Socket, PortOwner {
     for (let i = 0; i < this.sb.count; i++) {
       const r = this.sb.at(i);
       if (r.flags & (SACKED | LOST)) continue;
-      const before = r.xmit < this.rackXmit || (r.xmit === this.rackXmit && seqLT(r.end, this.rackEnd));
+      const before = r.xmit < this.rackXmit ||
+        (r.xmit === this.rackXmit && seqLT(r.end, this.rackEnd));
       if (!before) continue;
       const remaining = r.xmit + this.rackRtt + reoWnd - now;
       if (remaining <= 0) this.sb.markLost(r);
@@ -1680,7 +1839,10 @@ export class TcpSocket implements S.Socket, PortOwner {
       }
     }
     // Trim to the window we offered and the buffer we have.
-    const room = Math.min(seqDiff(this.rcvAdvEdge, seq), this.recvBuf.window - Math.max(0, seqDiff(seq, this.rcvNxt)));
+    const room = Math.min(
+      seqDiff(this.rcvAdvEdge, seq),
+      this.recvBuf.window - Math.max(0, seqDiff(seq, this.rcvNxt)),
+    );
     if (data.length > room) {
       data = data.subarray(0, Math.max(0, room));
       fin = false;
@@ -1691,7 +1853,10 @@ export class TcpSocket implements S.Socket, PortOwner {
         this.rcvNxt = this.recvBuf.store(seq, this.rcvNxt, data) >>> 0;
         const filledHole = seqDiff(this.rcvNxt, before) > data.length;
         this.pendingAckSegs++;
-        if (filledHole || this.recvBuf.ooo.length > 0 || this.quickAcks > 0 || this.pendingAckSegs >= 2) {
+        if (
+          filledHole || this.recvBuf.ooo.length > 0 || this.quickAcks > 0 ||
+          this.pendingAckSegs >= 2
+        ) {
           this.ackNow = true;
           if (this.quickAcks > 0) this.quickAcks--;
         }
@@ -1775,7 +1940,9 @@ export class TcpSocket implements S.Socket, PortOwner {
 
   /** Ends the connection. `errno` (if non-zero) becomes SO_ERROR. */
   destroy(errno: number, sendRst: boolean): void {
-    if (sendRst && this.isSynchronized() && this.state !== State.TimeWait) this.sendRst(this.sndNxt);
+    if (sendRst && this.isSynchronized() && this.state !== State.TimeWait) {
+      this.sendRst(this.sndNxt);
+    }
     if (errno) this.error = errno;
     const wasSynRcvd = this.state === State.SynRcvd;
     this.state = State.Closed;
@@ -1832,7 +1999,10 @@ export class TcpSocket implements S.Socket, PortOwner {
     const promised = seqDiff(this.rcvAdvEdge, this.rcvNxt);
     const now = this.recvBuf.window;
     const threshold = Math.min(this.recvBuf.capacity >> 1, 2 * this.advertisedMss());
-    if (now - promised >= threshold || (promised < this.advertisedMss() && now >= this.advertisedMss() && now > promised)) {
+    if (
+      now - promised >= threshold ||
+      (promised < this.advertisedMss() && now >= this.advertisedMss() && now > promised)
+    ) {
       this.kickAck();
     }
   }
@@ -1849,14 +2019,19 @@ export class TcpSocket implements S.Socket, PortOwner {
     this.rcvSpaceBytes = 0;
     this.rcvSpaceTime = now;
     if (copied * 2 > this.recvBuf.capacity) {
-      this.recvBuf.grow(Math.min(this.cfg.rcvbufMax, Math.max(copied * 4, this.recvBuf.capacity * 2)));
+      this.recvBuf.grow(
+        Math.min(this.cfg.rcvbufMax, Math.max(copied * 4, this.recvBuf.capacity * 2)),
+      );
     }
   }
 
   /** Lets the send buffer follow the congestion window, as Linux's sndbuf autotuning. */
   private autotuneSendBuffer(): void {
     if (this.sndbufLocked) return;
-    const want = Math.min(this.cfg.sndbufMax, Math.max(this.cfg.sndbufDefault, 2 * this.cc.cwnd, 2 * this.sndWnd));
+    const want = Math.min(
+      this.cfg.sndbufMax,
+      Math.max(this.cfg.sndbufDefault, 2 * this.cc.cwnd, 2 * this.sndWnd),
+    );
     if (want > this.sendBuf.capacity) this.sendBuf.capacity = want;
   }
 

@@ -1,7 +1,7 @@
 // TCP demultiplexing: established connections by 4-tuple, listeners by port, resets for
 // segments nobody owns (RFC 9293 3.10.7.1), the SYN queue limit, TIME_WAIT reuse by a newer
 // SYN, the global challenge-ACK rate limit (RFC 5961 7) and ICMP errors.
-import { ipEqual, ipKey, IPAddress, isMulticast, isUnspecified } from "../addr.ts";
+import { IPAddress, ipEqual, ipKey, isMulticast, isUnspecified } from "../addr.ts";
 import { finishChecksum, pseudoHeaderSum, sumBytes } from "../checksum.ts";
 import { RateLimiter } from "../icmp.ts";
 import type { PacketInfo } from "../packet.ts";
@@ -29,7 +29,10 @@ export class TcpLayer {
   constructor(readonly stack: Stack, config: Partial<TcpConfig>) {
     this.config = { ...DEFAULT_TCP_CONFIG, ...config };
     this.ports = new PortTable(stack.random, true);
-    this.challengeLimiter = new RateLimiter(this.config.challengeAckLimit, this.config.challengeAckLimit);
+    this.challengeLimiter = new RateLimiter(
+      this.config.challengeAckLimit,
+      this.config.challengeAckLimit,
+    );
   }
 
   createSocket(family: number): TcpSocket {
@@ -50,7 +53,12 @@ export class TcpLayer {
     s.key = null;
   }
 
-  lookupConnection(local: IPAddress, lport: number, remote: IPAddress, rport: number): TcpSocket | undefined {
+  lookupConnection(
+    local: IPAddress,
+    lport: number,
+    remote: IPAddress,
+    rport: number,
+  ): TcpSocket | undefined {
     return this.conns.get(connKey(local, lport, remote, rport));
   }
 
@@ -66,7 +74,11 @@ export class TcpLayer {
 
   /** An ephemeral port whose 4-tuple toward remote:rport is free. */
   allocateConnectPort(s: TcpSocket, local: IPAddress, remote: IPAddress, rport: number): number {
-    return this.ports.allocate(s, local, (port) => !this.conns.has(connKey(local, port, remote, rport)));
+    return this.ports.allocate(
+      s,
+      local,
+      (port) => !this.conns.has(connKey(local, port, remote, rport)),
+    );
   }
 
   receive(info: PacketInfo): void {
@@ -74,7 +86,11 @@ export class TcpLayer {
     const stats = this.stack.stats;
     const seg = this.seg;
     if (!parseSegment(p, seg)) return stats.inc("tcp.malformed");
-    if (!info.trusted && finishChecksum(sumBytes(p, 0, p.length, pseudoHeaderSum(info.src, info.dst, 6, p.length))) !== 0) {
+    if (
+      !info.trusted &&
+      finishChecksum(sumBytes(p, 0, p.length, pseudoHeaderSum(info.src, info.dst, 6, p.length))) !==
+        0
+    ) {
       return stats.inc("tcp.badChecksum");
     }
     if (seg.dstPort === 0 || seg.srcPort === 0) return stats.inc("tcp.zeroPort");
@@ -104,7 +120,9 @@ export class TcpLayer {
       return;
     }
     // A SYN for a listener.
-    if (listener.synQueue >= Math.min(this.config.maxSynBacklog, Math.max(listener.backlog, 8) * 2)) {
+    if (
+      listener.synQueue >= Math.min(this.config.maxSynBacklog, Math.max(listener.backlog, 8) * 2)
+    ) {
       return stats.inc("tcp.synQueueFull");
     }
     if (listener.acceptQueue.length > listener.backlog) return stats.inc("tcp.acceptQueueFull");
@@ -123,8 +141,10 @@ export class TcpLayer {
     for (const o of owners) {
       const s = o as TcpSocket;
       if (s.state !== State.Listen || !ownerAccepts(s, dst)) continue;
-      if (!best || (isUnspecified(best.localAddr) && !isUnspecified(s.localAddr)) ||
-        (best.localAddr.length === 16 && s.localAddr.length === 4 && dst.length === 4)) best = s;
+      if (
+        !best || (isUnspecified(best.localAddr) && !isUnspecified(s.localAddr)) ||
+        (best.localAddr.length === 16 && s.localAddr.length === 4 && dst.length === 4)
+      ) best = s;
     }
     return best;
   }
@@ -138,7 +158,16 @@ export class TcpLayer {
     if (seg.flags & ACK) {
       this.sendRstFor(route, info.dst, seg.dstPort, info.src, seg.srcPort, seg.ack, 0, false);
     } else {
-      this.sendRstFor(route, info.dst, seg.dstPort, info.src, seg.srcPort, 0, seqAdd(seg.seq, seg.seqLength), true);
+      this.sendRstFor(
+        route,
+        info.dst,
+        seg.dstPort,
+        info.src,
+        seg.srcPort,
+        0,
+        seqAdd(seg.seq, seg.seqLength),
+        true,
+      );
     }
   }
 
@@ -156,7 +185,9 @@ export class TcpLayer {
     const o = TX_L4_OFFSET;
     writeHeader(b, o, lport, rport, seq, ack, TCP_HLEN, withAck ? RST | ACK : RST, 0);
     if (!route.nic.link.checksumOffload) {
-      const c = finishChecksum(sumBytes(b, o, TCP_HLEN, pseudoHeaderSum(route.src, route.dst, 6, TCP_HLEN)));
+      const c = finishChecksum(
+        sumBytes(b, o, TCP_HLEN, pseudoHeaderSum(route.src, route.dst, 6, TCP_HLEN)),
+      );
       b[o + 16] = c >> 8;
       b[o + 17] = c & 0xff;
     }

@@ -9,7 +9,11 @@ export class RttEstimator {
   latest = 0;
   samples = 0;
 
-  constructor(initialRto: number, private readonly minRto: number, private readonly maxRto: number) {
+  constructor(
+    initialRto: number,
+    private readonly minRto: number,
+    private readonly maxRto: number,
+  ) {
     this.rto = initialRto;
   }
 

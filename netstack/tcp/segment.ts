@@ -58,7 +58,11 @@ export function parseSegment(p: Uint8Array, s: Segment): boolean {
   s.flags = p[13];
   s.window = (p[14] << 8) | p[15];
   s.headerLength = hlen;
-  s.hasMss = s.hasWs = s.sackPermitted = s.hasTs = false;
+  s.hasMss =
+    s.hasWs =
+    s.sackPermitted =
+    s.hasTs =
+      false;
   s.sackCount = 0;
   const syn = (s.flags & SYN) !== 0;
   for (let i = TCP_HLEN; i < hlen;) {
@@ -93,7 +97,8 @@ export function parseSegment(p: Uint8Array, s: Segment): boolean {
           for (let k = 0; k < n; k++) {
             const o = i + 2 + k * 8;
             s.sack[2 * k] = ((p[o] << 24) | (p[o + 1] << 16) | (p[o + 2] << 8) | p[o + 3]) >>> 0;
-            s.sack[2 * k + 1] = ((p[o + 4] << 24) | (p[o + 5] << 16) | (p[o + 6] << 8) | p[o + 7]) >>> 0;
+            s.sack[2 * k + 1] =
+              ((p[o + 4] << 24) | (p[o + 5] << 16) | (p[o + 6] << 8) | p[o + 7]) >>> 0;
           }
           s.sackCount = n;
         }

@@ -35,19 +35,27 @@ export function tcpSegment(t: TcpSpec): Uint8Array {
   seg[15] = w & 0xff;
   seg.set(opts, 20);
   seg.set(data, hlen);
-  const c = finishChecksum(sumBytes(seg, 0, seg.length, pseudoHeaderSum(t.src, t.dst, 6, seg.length)));
+  const c = finishChecksum(
+    sumBytes(seg, 0, seg.length, pseudoHeaderSum(t.src, t.dst, 6, seg.length)),
+  );
   seg[16] = c >> 8;
   seg[17] = c & 0xff;
   return seg;
 }
 
-export function ipv4Packet(src: Uint8Array, dst: Uint8Array, proto: number, payload: Uint8Array, opts: {
-  id?: number;
-  fragOffset?: number;
-  more?: boolean;
-  ttl?: number;
-  ipOptions?: number[];
-} = {}): Uint8Array {
+export function ipv4Packet(
+  src: Uint8Array,
+  dst: Uint8Array,
+  proto: number,
+  payload: Uint8Array,
+  opts: {
+    id?: number;
+    fragOffset?: number;
+    more?: boolean;
+    ttl?: number;
+    ipOptions?: number[];
+  } = {},
+): Uint8Array {
   const o = opts.ipOptions ?? [];
   const ihl = 20 + ((o.length + 3) & ~3);
   const p = new Uint8Array(ihl + payload.length);
@@ -72,7 +80,13 @@ export function ipv4Packet(src: Uint8Array, dst: Uint8Array, proto: number, payl
   return p;
 }
 
-export function ipv6Packet(src: Uint8Array, dst: Uint8Array, next: number, payload: Uint8Array, hop = 64): Uint8Array {
+export function ipv6Packet(
+  src: Uint8Array,
+  dst: Uint8Array,
+  next: number,
+  payload: Uint8Array,
+  hop = 64,
+): Uint8Array {
   const p = new Uint8Array(40 + payload.length);
   p[0] = 0x60;
   p[4] = payload.length >> 8;
@@ -85,7 +99,12 @@ export function ipv6Packet(src: Uint8Array, dst: Uint8Array, next: number, paylo
   return p;
 }
 
-export function ethernet(dst: Uint8Array, src: Uint8Array, type: number, payload: Uint8Array): Uint8Array {
+export function ethernet(
+  dst: Uint8Array,
+  src: Uint8Array,
+  type: number,
+  payload: Uint8Array,
+): Uint8Array {
   const f = new Uint8Array(14 + payload.length);
   f.set(dst, 0);
   f.set(src, 6);
@@ -95,7 +114,13 @@ export function ethernet(dst: Uint8Array, src: Uint8Array, type: number, payload
   return f;
 }
 
-export function udpDatagram(src: Uint8Array, dst: Uint8Array, sport: number, dport: number, data: Uint8Array): Uint8Array {
+export function udpDatagram(
+  src: Uint8Array,
+  dst: Uint8Array,
+  sport: number,
+  dport: number,
+  data: Uint8Array,
+): Uint8Array {
   const u = new Uint8Array(8 + data.length);
   u[0] = sport >> 8;
   u[1] = sport & 0xff;

@@ -33,11 +33,21 @@ export class Net {
   wireA: PipeEndpoint;
   wireB: PipeEndpoint;
 
-  constructor(opts: { mtu?: number; seed?: number; stackA?: StackOptions; stackB?: StackOptions } = {}) {
+  constructor(
+    opts: { mtu?: number; seed?: number; stackA?: StackOptions; stackB?: StackOptions } = {},
+  ) {
     const clock = () => this.now;
     [this.wireA, this.wireB] = createPipe({ clock, mtu: opts.mtu ?? 1500, seed: opts.seed ?? 7 });
-    this.a = new Stack({ now: this.now, random: seededRandom((opts.seed ?? 7) * 3 + 1), ...opts.stackA });
-    this.b = new Stack({ now: this.now, random: seededRandom((opts.seed ?? 7) * 5 + 2), ...opts.stackB });
+    this.a = new Stack({
+      now: this.now,
+      random: seededRandom((opts.seed ?? 7) * 3 + 1),
+      ...opts.stackA,
+    });
+    this.b = new Stack({
+      now: this.now,
+      random: seededRandom((opts.seed ?? 7) * 5 + 2),
+      ...opts.stackB,
+    });
     const na = this.a.addNic(this.wireA, "eth0");
     const nb = this.b.addNic(this.wireB, "eth0");
     this.a.addAddress(na, "198.18.0.1/24");

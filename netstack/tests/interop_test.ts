@@ -9,13 +9,16 @@ import { fillPattern } from "../tools/node.ts";
 const root = Deno.uid() === 0;
 const hasIp = (() => {
   try {
-    return new Deno.Command("ip", { args: ["-V"], stdout: "null", stderr: "null" }).outputSync().success;
+    return new Deno.Command("ip", { args: ["-V"], stdout: "null", stderr: "null" }).outputSync()
+      .success;
   } catch {
     return false;
   }
 })();
 const ignore = !root || !hasIp;
-if (ignore) console.error("interop tests skipped: they need root and iproute2 (network namespaces)");
+if (ignore) {
+  console.error("interop tests skipped: they need root and iproute2 (network namespaces)");
+}
 
 const here = new URL(".", import.meta.url).pathname;
 const repo = new URL("../../", import.meta.url).pathname;
@@ -26,8 +29,12 @@ const NS_STACK = `nss${id}`;
 const DEV_LINUX = `vl${id}`;
 const DEV_STACK = `vs${id}`;
 
-async function sh(cmd: string[], check = true): Promise<{ code: number; out: string; err: string }> {
-  const r = await new Deno.Command(cmd[0], { args: cmd.slice(1), stdout: "piped", stderr: "piped" }).output();
+async function sh(
+  cmd: string[],
+  check = true,
+): Promise<{ code: number; out: string; err: string }> {
+  const r = await new Deno.Command(cmd[0], { args: cmd.slice(1), stdout: "piped", stderr: "piped" })
+    .output();
   const out = new TextDecoder().decode(r.stdout), err = new TextDecoder().decode(r.stderr);
   if (check && !r.success) throw new Error(`${cmd.join(" ")} failed (${r.code}): ${err}${out}`);
   return { code: r.code, out, err };
@@ -43,14 +50,37 @@ async function setup(): Promise<void> {
   }
   await sh(["ip", "netns", "add", NS_LINUX]);
   await sh(["ip", "netns", "add", NS_STACK]);
-  await sh(["ip", "link", "add", "name", DEV_LINUX, "netns", NS_LINUX, "type", "veth", "peer", "name", DEV_STACK, "netns", NS_STACK]);
+  await sh([
+    "ip",
+    "link",
+    "add",
+    "name",
+    DEV_LINUX,
+    "netns",
+    NS_LINUX,
+    "type",
+    "veth",
+    "peer",
+    "name",
+    DEV_STACK,
+    "netns",
+    NS_STACK,
+  ]);
   await sh(["ip", "-n", NS_LINUX, "addr", "add", "198.18.0.1/24", "dev", DEV_LINUX]);
   await sh(["ip", "-n", NS_LINUX, "addr", "add", "2001:db8::1/64", "dev", DEV_LINUX, "nodad"]);
   await sh(["ip", "-n", NS_LINUX, "link", "set", "lo", "up"]);
   await sh(["ip", "-n", NS_LINUX, "link", "set", DEV_LINUX, "up"]);
   // The netstack side's kernel must stay silent on that interface: no addresses, no IPv6.
   await sh(["ip", "netns", "exec", NS_STACK, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"]);
-  await sh(["ip", "netns", "exec", NS_STACK, "sysctl", "-qw", `net.ipv6.conf.${DEV_STACK}.disable_ipv6=1`]);
+  await sh([
+    "ip",
+    "netns",
+    "exec",
+    NS_STACK,
+    "sysctl",
+    "-qw",
+    `net.ipv6.conf.${DEV_STACK}.disable_ipv6=1`,
+  ]);
   await sh(["ip", "-n", NS_STACK, "link", "set", DEV_STACK, "up"]);
 }
 
@@ -67,9 +97,23 @@ interface NodeRun {
 async function startNode(mode: string[], extra: string[] = []): Promise<NodeRun> {
   const child = new Deno.Command("ip", {
     args: [
-      "netns", "exec", NS_STACK, Deno.execPath(), "run", "-A", nodeTool,
-      "--if", DEV_STACK, "--addr", "198.18.0.2/24", "--addr", "2001:db8::2/64", "--timeout", "60",
-      ...extra, ...mode,
+      "netns",
+      "exec",
+      NS_STACK,
+      Deno.execPath(),
+      "run",
+      "-A",
+      nodeTool,
+      "--if",
+      DEV_STACK,
+      "--addr",
+      "198.18.0.2/24",
+      "--addr",
+      "2001:db8::2/64",
+      "--timeout",
+      "60",
+      ...extra,
+      ...mode,
     ],
     stdout: "piped",
     stderr: "piped",
@@ -183,7 +227,10 @@ Deno.test({
       await t.step("Linux pings netstack (IPv4 and IPv6)", async () => {
         const node = await startNode(["idle"], ["--timeout", "6"]);
         const p4 = await sh(inLinux("busybox", "ping", "-c", "3", "-W", "2", "198.18.0.2"), false);
-        const p6 = await sh(inLinux("busybox", "ping6", "-c", "3", "-W", "2", "2001:db8::2"), false);
+        const p6 = await sh(
+          inLinux("busybox", "ping6", "-c", "3", "-W", "2", "2001:db8::2"),
+          false,
+        );
         await node.done;
         if (!p4.out.includes("3 packets received")) throw new Error(p4.out + p4.err);
         if (!p6.out.includes("3 packets received")) throw new Error(p6.out + p6.err);
@@ -197,17 +244,23 @@ Deno.test({
         });
       }
 
-      for (const [server, client] of [["198.18.0.2", "198.18.0.1"], ["2001:db8::2", "2001:db8::1"]]) {
+      for (
+        const [server, client] of [["198.18.0.2", "198.18.0.1"], ["2001:db8::2", "2001:db8::1"]]
+      ) {
         await t.step(`Linux client -> netstack server ${server}: 3 MB intact`, async () => {
           const file = await Deno.makeTempFile();
           try {
             const node = await startNode(["sink", "7001", file]);
-            const c = await sh(inLinux("python3", "-c", PY_CLIENT, server, "7001", String(3_000_000)));
+            const c = await sh(
+              inLinux("python3", "-c", PY_CLIENT, server, "7001", String(3_000_000)),
+            );
             const r = await node.done;
             if (!c.out.includes("ok 3000000")) throw new Error(`client got ${c.out} ${c.err}`);
             if (r.code !== 0) throw new Error(r.stderr);
             const got = Deno.readFileSync(file);
-            if (await sha256(got) !== await sha256(expected(3_000_000))) throw new Error("bytes differ");
+            if (await sha256(got) !== await sha256(expected(3_000_000))) {
+              throw new Error("bytes differ");
+            }
           } finally {
             Deno.removeSync(file);
           }
@@ -221,7 +274,9 @@ Deno.test({
           const out = await srv.done;
           const want = `3000000 ${await sha256(expected(3_000_000))}`;
           if (!out.includes(want)) throw new Error(`server saw ${out}; node ${JSON.stringify(r)}`);
-          if (r.result?.result?.reply !== want) throw new Error(`node got ${JSON.stringify(r.result)}`);
+          if (r.result?.result?.reply !== want) {
+            throw new Error(`node got ${JSON.stringify(r.result)}`);
+          }
         });
       }
 
@@ -229,10 +284,22 @@ Deno.test({
         const node = await startNode(["http", "8080"], ["--timeout", "8"]);
         const small = await sh(inLinux("curl", "-s", "-m", "10", "http://198.18.0.2:8080/"));
         if (small.out !== "hello from netstack\n") throw new Error(small.out);
-        const big = await sh(inLinux("sh", "-c", "curl -s -m 20 http://198.18.0.2:8080/bytes/5000000 | sha256sum"));
-        if (!big.out.startsWith(await sha256(expected(5_000_000)))) throw new Error(`sha mismatch ${big.out}`);
-        const v6 = await sh(inLinux("sh", "-c", "curl -s -g -m 20 'http://[2001:db8::2]:8080/bytes/1000000' | sha256sum"));
-        if (!v6.out.startsWith(await sha256(expected(1_000_000)))) throw new Error(`v6 sha mismatch ${v6.out}`);
+        const big = await sh(
+          inLinux("sh", "-c", "curl -s -m 20 http://198.18.0.2:8080/bytes/5000000 | sha256sum"),
+        );
+        if (!big.out.startsWith(await sha256(expected(5_000_000)))) {
+          throw new Error(`sha mismatch ${big.out}`);
+        }
+        const v6 = await sh(
+          inLinux(
+            "sh",
+            "-c",
+            "curl -s -g -m 20 'http://[2001:db8::2]:8080/bytes/1000000' | sha256sum",
+          ),
+        );
+        if (!v6.out.startsWith(await sha256(expected(1_000_000)))) {
+          throw new Error(`v6 sha mismatch ${v6.out}`);
+        }
         await sh(["ip", "netns", "exec", NS_STACK, "true"]);
         await node.done;
       });
@@ -247,8 +314,21 @@ Deno.test({
         Deno.writeTextFileSync(f, nft);
         await sh(inLinux("nft", "-f", f));
         Deno.removeSync(f);
-        const impair = ["--delay-ms", "5", "--jitter-ms", "2", "--reorder", "0.05", "--loss", "0.01", "--timeout", "120"];
-        for (const [peer, local] of [["198.18.0.1", "198.18.0.2"], ["2001:db8::1", "2001:db8::2"]]) {
+        const impair = [
+          "--delay-ms",
+          "5",
+          "--jitter-ms",
+          "2",
+          "--reorder",
+          "0.05",
+          "--loss",
+          "0.01",
+          "--timeout",
+          "120",
+        ];
+        for (
+          const [peer, local] of [["198.18.0.1", "198.18.0.2"], ["2001:db8::1", "2001:db8::2"]]
+        ) {
           const srv = await linuxServer(peer, 7003);
           const node = await startNode(["send", peer, "7003", String(2_000_000)], impair);
           const r = await node.done;
@@ -259,10 +339,16 @@ Deno.test({
           const file = await Deno.makeTempFile();
           try {
             const sink = await startNode(["sink", "7004", file], impair);
-            const c = await sh(inLinux("python3", "-c", PY_CLIENT, local, "7004", String(2_000_000)));
+            const c = await sh(
+              inLinux("python3", "-c", PY_CLIENT, local, "7004", String(2_000_000)),
+            );
             await sink.done;
-            if (!c.out.includes("ok 2000000")) throw new Error(`Linux->netstack ${local}: ${c.out}${c.err}`);
-            if (await sha256(Deno.readFileSync(file)) !== await sha256(expected(2_000_000))) throw new Error("bytes differ");
+            if (!c.out.includes("ok 2000000")) {
+              throw new Error(`Linux->netstack ${local}: ${c.out}${c.err}`);
+            }
+            if (
+              await sha256(Deno.readFileSync(file)) !== await sha256(expected(2_000_000))
+            ) throw new Error("bytes differ");
           } finally {
             Deno.removeSync(file);
           }

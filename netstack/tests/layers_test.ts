@@ -4,7 +4,15 @@ import { AF_INET, AF_INET6, ipToString, parseIP } from "../addr.ts";
 import { checksum } from "../checksum.ts";
 import * as E from "../errno.ts";
 import { NeighborState } from "../neighbor.ts";
-import { intValue, IP_ADD_MEMBERSHIP, IPPROTO_IP, SO_BROADCAST, SOCK_DGRAM, SOCK_STREAM, SOL_SOCKET } from "../socket.ts";
+import {
+  intValue,
+  IP_ADD_MEMBERSHIP,
+  IPPROTO_IP,
+  SO_BROADCAST,
+  SOCK_DGRAM,
+  SOCK_STREAM,
+  SOL_SOCKET,
+} from "../socket.ts";
 import { Cubic, Reno } from "../tcp/congestion.ts";
 import { State, TcpSocket } from "../tcp/endpoint.ts";
 import { RttEstimator } from "../tcp/rtt.ts";
@@ -76,7 +84,12 @@ Deno.test("ARP: resolution, reply, gratuitous update, stale probing and expiry",
   assertEquals(arpA.lookup(B)!.state, NeighborState.Reachable, "re-confirmed by probe");
   // A gratuitous ARP from b with a new MAC updates a's entry.
   const newMac = new Uint8Array([2, 9, 9, 9, 9, 9]);
-  const garp = ethernet(new Uint8Array(6).fill(0xff), newMac, 0x0806, new Uint8Array([0, 1, 8, 0, 6, 4, 0, 1, ...newMac, ...B, 0, 0, 0, 0, 0, 0, ...B]));
+  const garp = ethernet(
+    new Uint8Array(6).fill(0xff),
+    newMac,
+    0x0806,
+    new Uint8Array([0, 1, 8, 0, 6, 4, 0, 1, ...newMac, ...B, 0, 0, 0, 0, 0, 0, ...B]),
+  );
   net.a.receiveFrame(net.a.nics[1], garp);
   assertEquals(Array.from(arpA.lookup(B)!.mac), Array.from(newMac));
   // Now b never answers at the new MAC: probes fail and the entry goes.
@@ -88,7 +101,12 @@ Deno.test("ARP: resolution, reply, gratuitous update, stale probing and expiry",
 
 Deno.test("NDP: neighbour solicitation/advertisement and ICMPv6 echo through ping sockets", () => {
   const net = new Net();
-  for (const [fam, target] of [[AF_INET6, "2001:db8::2"], [AF_INET, "198.18.0.2"], [AF_INET6, "::1"]] as const) {
+  for (
+    const [fam, target] of [[AF_INET6, "2001:db8::2"], [AF_INET, "198.18.0.2"], [
+      AF_INET6,
+      "::1",
+    ]] as const
+  ) {
     const p = net.a.socket(fam, SOCK_DGRAM, fam === AF_INET ? 1 : 58);
     assert(typeof p !== "number");
     const req = new Uint8Array(16);
@@ -123,7 +141,10 @@ Deno.test("UDP: broadcast needs SO_BROADCAST; multicast reaches members only", (
   assertEquals(s.sendto(new Uint8Array([3]), 0, addr("239.1.2.3", 6000)), 1);
   net.settle();
   assertEquals(m.recvfrom(new Uint8Array(4), 0), -E.EAGAIN);
-  assertEquals(m.setsockopt(IPPROTO_IP, IP_ADD_MEMBERSHIP, new Uint8Array([239, 1, 2, 3, 0, 0, 0, 0])), 0);
+  assertEquals(
+    m.setsockopt(IPPROTO_IP, IP_ADD_MEMBERSHIP, new Uint8Array([239, 1, 2, 3, 0, 0, 0, 0])),
+    0,
+  );
   assertEquals(s.sendto(new Uint8Array([4, 5]), 0, addr("239.1.2.3", 6000)), 2);
   net.settle();
   const from = { family: 0, addr: new Uint8Array(0), port: 0 };
@@ -180,13 +201,16 @@ Deno.test("PMTU: ICMP fragmentation-needed shrinks the MSS and the data still ar
   const data = new Uint8Array(50000).fill(7);
   let sent = 0, got = 0;
   const buf = new Uint8Array(65536);
-  assert(net.run(() => {
-    for (const f of icmpQueue.splice(0)) net.a.receiveFrame(net.a.nics[1], f);
-    const n = c.sendto(data.subarray(sent), 0);
-    if (n > 0) sent += n;
-    for (let m = s.recvfrom(buf, 0); m > 0; m = s.recvfrom(buf, 0)) got += m;
-    return got === data.length;
-  }, 60e9), `got ${got}`);
+  assert(
+    net.run(() => {
+      for (const f of icmpQueue.splice(0)) net.a.receiveFrame(net.a.nics[1], f);
+      const n = c.sendto(data.subarray(sent), 0);
+      if (n > 0) sent += n;
+      for (let m = s.recvfrom(buf, 0); m > 0; m = s.recvfrom(buf, 0)) got += m;
+      return got === data.length;
+    }, 60e9),
+    `got ${got}`,
+  );
   assert(c.sndMss < before && c.sndMss <= 1000 - 40, `mss ${before} -> ${c.sndMss}`);
 });
 
@@ -229,7 +253,11 @@ Deno.test("socket API errors: EADDRINUSE, EISCONN, ENOTCONN, EOPNOTSUPP for MSG_
   assertEquals(b.sendto(new Uint8Array(1), 1), -E.EOPNOTSUPP);
   assertEquals(a.accept(), -E.EAGAIN);
   const v6 = sock(net.a, AF_INET6, SOCK_STREAM);
-  assertEquals(v6.bind(addr("::", 4000)), -E.EADDRINUSE, "dual-stack wildcard overlaps IPv4 wildcard");
+  assertEquals(
+    v6.bind(addr("::", 4000)),
+    -E.EADDRINUSE,
+    "dual-stack wildcard overlaps IPv4 wildcard",
+  );
   const v6only = sock(net.a, AF_INET6, SOCK_STREAM);
   assertEquals(v6only.setsockopt(41, 26, intValue(1)), 0);
   assertEquals(v6only.bind(addr("::", 4000)), 0, "IPV6_V6ONLY does not overlap");

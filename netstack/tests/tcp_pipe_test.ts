@@ -2,7 +2,7 @@
 // reordering, duplication and delay, and the closing dances.
 import { AF_INET, AF_INET6 } from "../addr.ts";
 import * as E from "../errno.ts";
-import { POLLERR, POLLHUP, POLLIN, POLLOUT, SOCK_STREAM, Socket } from "../socket.ts";
+import { POLLERR, POLLHUP, POLLOUT, SOCK_STREAM, Socket } from "../socket.ts";
 import { State, TcpSocket } from "../tcp/endpoint.ts";
 import { addr, assert, assertEquals, Net, sock } from "./helpers.ts";
 
@@ -16,22 +16,35 @@ export function pattern(n: number, seed = 1): Uint8Array {
   return b;
 }
 
-function establish(net: Net, family: number, serverHost: string): { l: Socket; c: Socket; s: Socket } {
+function establish(
+  net: Net,
+  family: number,
+  serverHost: string,
+): { l: Socket; c: Socket; s: Socket } {
   const l = sock(net.b, family, SOCK_STREAM);
   assertEquals(l.bind(addr(family === AF_INET ? "0.0.0.0" : "::", 8080)), 0);
   assertEquals(l.listen(8), 0);
   const c = sock(net.a, family, SOCK_STREAM);
   assertEquals(c.connect(addr(serverHost, 8080)), -E.EINPROGRESS);
   let s: Socket | number = -E.EAGAIN;
-  assert(net.run(() => {
-    if (typeof s === "number") s = l.accept();
-    return typeof s !== "number" && (c.readiness() & POLLOUT) !== 0;
-  }, 30e9), "handshake completes");
+  assert(
+    net.run(() => {
+      if (typeof s === "number") s = l.accept();
+      return typeof s !== "number" && (c.readiness() & POLLOUT) !== 0;
+    }, 30e9),
+    "handshake completes",
+  );
   return { l, c, s: s as unknown as Socket };
 }
 
 /** Sends `data` from `from` to `to` through the net; returns what arrived. */
-function transfer(net: Net, from: Socket, to: Socket, data: Uint8Array, limitNs = 600e9): Uint8Array {
+function transfer(
+  net: Net,
+  from: Socket,
+  to: Socket,
+  data: Uint8Array,
+  limitNs = 600e9,
+): Uint8Array {
   const out = new Uint8Array(data.length);
   let sent = 0, got = 0;
   const buf = new Uint8Array(65536);
@@ -50,7 +63,9 @@ function transfer(net: Net, from: Socket, to: Socket, data: Uint8Array, limitNs 
     return got === data.length;
   }, limitNs);
   assertEquals(got, data.length, "all bytes arrived");
-  for (let i = 0; i < data.length; i++) if (out[i] !== data[i]) throw new Error(`byte ${i} differs`);
+  for (let i = 0; i < data.length; i++) {
+    if (out[i] !== data[i]) throw new Error(`byte ${i} differs`);
+  }
   return out;
 }
 
@@ -75,13 +90,15 @@ for (const [family, host] of [[AF_INET, "198.18.0.2"], [AF_INET6, "2001:db8::2"]
   });
 }
 
-for (const [name, imp] of [
-  ["2% loss", { loss: 0.02 }],
-  ["10% loss", { loss: 0.1 }],
-  ["reordering", { reorder: 0.1, reorderDelayNs: 3e6, delayNs: 1e6 }],
-  ["duplication and jitter", { duplicate: 0.05, delayNs: 2e6, jitterNs: 2e6 }],
-  ["loss + delay + reorder", { loss: 0.03, delayNs: 5e6, reorder: 0.05, reorderDelayNs: 4e6 }],
-] as const) {
+for (
+  const [name, imp] of [
+    ["2% loss", { loss: 0.02 }],
+    ["10% loss", { loss: 0.1 }],
+    ["reordering", { reorder: 0.1, reorderDelayNs: 3e6, delayNs: 1e6 }],
+    ["duplication and jitter", { duplicate: 0.05, delayNs: 2e6, jitterNs: 2e6 }],
+    ["loss + delay + reorder", { loss: 0.03, delayNs: 5e6, reorder: 0.05, reorderDelayNs: 4e6 }],
+  ] as const
+) {
   for (const sack of [true, false]) {
     Deno.test(`tcp pipe: transfer under ${name}${sack ? "" : " without SACK"}`, () => {
       const net = new Net({ seed: 11, stackA: { tcp: { sack } }, stackB: { tcp: { sack } } });
@@ -100,8 +117,10 @@ Deno.test("tcp pipe: corrupted frames are dropped by checksums, data stays intac
   net.wireA.impairment = { corrupt: 0.05 };
   transfer(net, c, s, pattern(200_000, 8));
   const bad = net.b.stats.get("tcp.badChecksum") + net.b.stats.get("ipv4.badChecksum") +
-    net.b.stats.get("eth.otherHost") + net.b.stats.get("eth.unknownType") + net.b.stats.get("ipv4.badVersion") +
-    net.b.stats.get("ipv4.badLength") + net.b.stats.get("ipv4.notForUs") + net.b.stats.get("tcp.malformed");
+    net.b.stats.get("eth.otherHost") + net.b.stats.get("eth.unknownType") +
+    net.b.stats.get("ipv4.badVersion") +
+    net.b.stats.get("ipv4.badLength") + net.b.stats.get("ipv4.notForUs") +
+    net.b.stats.get("tcp.malformed");
   assert(bad > 0, "some corruption was seen and dropped");
 });
 
@@ -118,7 +137,14 @@ Deno.test("tcp pipe: simultaneous open", () => {
   net.wireB.impairment = { delayNs: 5e6 };
   assertEquals(a.connect(addr("198.18.0.2", 6000)), -E.EINPROGRESS);
   assertEquals(b.connect(addr("198.18.0.1", 5000)), -E.EINPROGRESS);
-  assert(net.run(() => (a as TcpSocket).state === State.Established && (b as TcpSocket).state === State.Established, 10e9));
+  assert(
+    net.run(
+      () =>
+        (a as TcpSocket).state === State.Established &&
+        (b as TcpSocket).state === State.Established,
+      10e9,
+    ),
+  );
   transfer(net, a, b, pattern(10_000));
   transfer(net, b, a, pattern(10_000, 2));
 });
@@ -130,7 +156,12 @@ Deno.test("tcp pipe: simultaneous close goes through CLOSING to TIME_WAIT on bot
   net.wireB.impairment = { delayNs: 5e6 };
   c.shutdown(1);
   s.shutdown(1);
-  assert(net.run(() => (c as TcpSocket).state === State.TimeWait && (s as TcpSocket).state === State.TimeWait, 10e9));
+  assert(
+    net.run(
+      () => (c as TcpSocket).state === State.TimeWait && (s as TcpSocket).state === State.TimeWait,
+      10e9,
+    ),
+  );
 });
 
 Deno.test("tcp pipe: connect to a closed port is refused with RST", () => {

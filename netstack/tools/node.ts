@@ -14,7 +14,16 @@ import type { LinkEndpoint } from "../link/endpoint.ts";
 import { HostEndpoint } from "../link/host.ts";
 import { ImpairedEndpoint } from "../link/impaired.ts";
 import { CaptureEndpoint, PcapWriter } from "../link/pcap.ts";
-import { Socket, SOCK_DGRAM, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, IPPROTO_TCP, TCP_NODELAY, intValue } from "../socket.ts";
+import {
+  intValue,
+  IPPROTO_TCP,
+  SO_REUSEADDR,
+  SOCK_DGRAM,
+  SOCK_STREAM,
+  Socket,
+  SOL_SOCKET,
+  TCP_NODELAY,
+} from "../socket.ts";
 import { Stack } from "../stack.ts";
 
 /** The byte at offset i of every test stream: easy to regenerate in any language. */
@@ -73,13 +82,18 @@ function main(argv: string[]): number {
   let link: LinkEndpoint = host;
   let impaired: ImpairedEndpoint | null = null;
   if (loss || delayMs || jitterMs || reorder) {
-    impaired = new ImpairedEndpoint(link, {
-      loss,
-      delayNs: delayMs * 1e6,
-      jitterNs: jitterMs * 1e6,
-      reorder,
-      reorderDelayNs: Math.max(2, delayMs) * 1e6,
-    }, nowNs, 42);
+    impaired = new ImpairedEndpoint(
+      link,
+      {
+        loss,
+        delayNs: delayMs * 1e6,
+        jitterNs: jitterMs * 1e6,
+        reorder,
+        reorderDelayNs: Math.max(2, delayMs) * 1e6,
+      },
+      nowNs,
+      42,
+    );
     link = impaired;
   }
   let writer: PcapWriter | null = null;
@@ -115,7 +129,16 @@ function main(argv: string[]): number {
     if (impaired) next = Math.min(next, impaired.nextRelease());
     if (next > now) {
       const ready = host.wait(next - now);
-      if (debug && nowNs() - now > 5e6) console.error("waited", ((nowNs() - now) / 1e6).toFixed(1), "ms ready", ready, "deadline in", ((stack.nextDeadlineNs() - now) / 1e6).toFixed(1));
+      if (debug && nowNs() - now > 5e6) {
+        console.error(
+          "waited",
+          ((nowNs() - now) / 1e6).toFixed(1),
+          "ms ready",
+          ready,
+          "deadline in",
+          ((stack.nextDeadlineNs() - now) / 1e6).toFixed(1),
+        );
+      }
     }
   }
   // Let final ACKs and FINs go out.
@@ -186,7 +209,13 @@ function makeApp(stack: Stack, mode: string, args: string[]): App {
     }
     case "http": {
       const l = listenOn(stack, Number(args[0]));
-      const conns: { s: Socket; req: string; out: Uint8Array | null; sent: number; served: boolean }[] = [];
+      const conns: {
+        s: Socket;
+        req: string;
+        out: Uint8Array | null;
+        sent: number;
+        served: boolean;
+      }[] = [];
       const app: App = {
         done: false,
         result: { served: 0 },
@@ -321,7 +350,12 @@ function makeApp(stack: Stack, mode: string, args: string[]): App {
             if (n === 0) {
               const secs = (nowNs() - start) / 1e9;
               app.done = true;
-              app.result = { sent, reply: reply.trim(), seconds: secs, mibPerSec: sent / (1 << 20) / secs };
+              app.result = {
+                sent,
+                reply: reply.trim(),
+                seconds: secs,
+                mibPerSec: sent / (1 << 20) / secs,
+              };
               s.close();
             } else if (n !== -E.EAGAIN) throw new Error(`recv: ${n}`);
             break;
@@ -373,7 +407,10 @@ function makeApp(stack: Stack, mode: string, args: string[]): App {
     case "ping": {
       const target = sockAddr(args[0], 0);
       const count = Number(args[1] ?? 3);
-      const s = must(stack.socket(target.family, SOCK_DGRAM, target.family === AF_INET ? 1 : 58), "ping socket");
+      const s = must(
+        stack.socket(target.family, SOCK_DGRAM, target.family === AF_INET ? 1 : 58),
+        "ping socket",
+      );
       let seq = 0, replies = 0, lastSent = 0;
       const rtts: number[] = [];
       const app: App = {
