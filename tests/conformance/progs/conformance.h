@@ -29,6 +29,26 @@ static inline const char *errno_name(int error) {
   case EPIPE: return "EPIPE";
   case ERANGE: return "ERANGE";
   case ENOSYS: return "ENOSYS";
+  case ENXIO: return "ENXIO";
+  case EBUSY: return "EBUSY";
+  case EMFILE: return "EMFILE";
+  case ELOOP: return "ELOOP";
+  case EPROTOTYPE: return "EPROTOTYPE";
+  case ENOPROTOOPT: return "ENOPROTOOPT";
+  case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
+  case EOPNOTSUPP: return "EOPNOTSUPP";
+  case EAFNOSUPPORT: return "EAFNOSUPPORT";
+  case EADDRINUSE: return "EADDRINUSE";
+  case ENOTSOCK: return "ENOTSOCK";
+  case EDESTADDRREQ: return "EDESTADDRREQ";
+  case EMSGSIZE: return "EMSGSIZE";
+  case ECONNRESET: return "ECONNRESET";
+  case EISCONN: return "EISCONN";
+  case ENOTCONN: return "ENOTCONN";
+  case ETIMEDOUT: return "ETIMEDOUT";
+  case ECONNREFUSED: return "ECONNREFUSED";
+  case EALREADY: return "EALREADY";
+  case EINPROGRESS: return "EINPROGRESS";
   default: {
     static char unknown[16];
     snprintf(unknown, sizeof unknown, "errno %d", error);
