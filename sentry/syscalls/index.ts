@@ -3,7 +3,9 @@ import { fsSyscalls } from "./sys_fs.ts";
 import { futexSyscalls } from "./sys_futex.ts";
 import { miscSyscalls } from "./sys_misc.ts";
 import { mmSyscalls } from "./sys_mm.ts";
+import { epollSyscalls } from "./sys_epoll.ts";
 import { pipeSyscalls } from "./sys_pipe.ts";
+import { pollSyscalls } from "./sys_poll.ts";
 import { processSyscalls } from "./sys_process.ts";
 import { signalSyscalls } from "./sys_signal.ts";
 import { timeSyscalls } from "./sys_time.ts";
@@ -18,6 +20,8 @@ export const FAMILIES: SyscallDef[][] = [
   fsSyscalls,
   miscSyscalls,
   pipeSyscalls,
+  pollSyscalls,
+  epollSyscalls,
 ];
 
 export function buildSyscallTable(): SyscallTable {

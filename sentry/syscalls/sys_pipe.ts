@@ -6,6 +6,8 @@ import { Sys } from "../abi/sysno.ts";
 import { CAP_SYS_RESOURCE } from "../kernel/creds.ts";
 import type { Task } from "../kernel/task.ts";
 import { Pipe, PipeFile, pipeSizeFcntl } from "../fs/pipe/pipe.ts";
+// Sets the VFS hook that opens FIFOs.
+import "../fs/pipe/fifo.ts";
 import type { FileDescription } from "../vfs/file.ts";
 import type { SyscallDef } from "./table.ts";
 

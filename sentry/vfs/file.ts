@@ -52,6 +52,11 @@ export abstract class FileDescription {
     this.refs++;
   }
 
+  /** Whether the last reference is gone (epoll forgets such files lazily). */
+  get isReleased(): boolean {
+    return this.refs === 0;
+  }
+
   /** Drops a reference; the last one releases the file. */
   decRef(): void {
     if (--this.refs === 0) this.release();

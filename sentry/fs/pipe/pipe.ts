@@ -250,34 +250,33 @@ export class Pipe {
   dropEnd(read: boolean, write: boolean): void {
     if (read && --this.readers === 0) this.waitQueue.notify(L.POLLERR | WRITE_EVENTS);
     if (write && --this.writers === 0) this.waitQueue.notify(L.POLLHUP | READ_EVENTS);
-    if (this.readers === 0 && this.writers === 0) this.releaseRing();
-  }
-
-  /** A FIFO keeps its pipe while the inode lives, but the buffer goes with the last end
-   * (Linux discards a FIFO's data when everyone has closed it). */
-  private releaseRing(): void {
-    this.len = 0;
-    this.head = 0;
-    if (this.packets) this.packets.length = 0;
-    if (this.fifo) return;
-    if (!this.released) {
+    if (this.readers === 0 && this.writers === 0 && !this.released) {
+      // The buffer goes with the last end (a FIFO's data too, as on Linux).
       this.released = true;
+      this.len = 0;
       this.memfile.free(this.base, this.ringSize);
+      this.onRelease?.();
     }
   }
 
-  /** Set for a FIFO's pipe (kept across opens; its ring is never freed). */
-  fifo = false;
+  /** Set by the FIFO registry: called when the last end closed (the pipe is then dead). */
+  onRelease: (() => void) | null = null;
+
+  /** Whether the last end has closed (a FIFO then needs a new pipe). */
+  get dead(): boolean {
+    return this.released;
+  }
 
   // ---- readiness ----------------------------------------------------------------------
 
-  /** poll bits for a description reading and/or writing this pipe. */
-  readiness(read: boolean, write: boolean, mask: number): number {
+  /** poll bits for a description reading and/or writing this pipe; writeOpensSeen: the
+   * writeOpens count when the description was opened. */
+  readiness(read: boolean, write: boolean, mask: number, writeOpensSeen: number): number {
     let r = 0;
     if (read) {
       if (this.len > 0) r |= READ_EVENTS;
-      // A FIFO reader that has never seen a writer does not report a hang-up.
-      if (this.writers === 0 && (!this.fifo || this.writeOpens > 0)) r |= L.POLLHUP;
+      // A FIFO reader hangs up only once a writer has come (and gone) since it opened.
+      if (this.writers === 0 && this.writeOpens !== writeOpensSeen) r |= L.POLLHUP;
     }
     if (write) {
       if (this.free >= Math.min(PIPE_BUF, this.capacity) || this.len === 0) r |= WRITE_EVENTS;
@@ -304,6 +303,9 @@ export class PipeFile extends FileDescription {
   readonly pipe: Pipe;
   private readonly reads: boolean;
   private readonly writes: boolean;
+  /** A FIFO opened O_NONBLOCK for reading without a writer does not report POLLHUP until
+   * a writer comes: the writeOpens count it must differ from (-1: none). */
+  writeOpensSeen = -1;
   /** For FIFOs: the inode and path it was opened by (fstat shows the FIFO's inode). */
   constructor(pipe: Pipe, flags: number, path: VfsPath | null = null, inode: Inode | null = null) {
     super(flags, path, inode);
@@ -337,7 +339,7 @@ export class PipeFile extends FileDescription {
   }
 
   override readiness(mask: number): number {
-    return this.pipe.readiness(this.reads, this.writes, mask);
+    return this.pipe.readiness(this.reads, this.writes, mask, this.writeOpensSeen);
   }
 
   override seek(): number {
