@@ -4,6 +4,7 @@ import { IPAddress, ipKey, isMulticast } from "./addr.ts";
 import { checksum } from "./checksum.ts";
 import * as E from "./errno.ts";
 import { ETH_HLEN, ETH_P_IP } from "./ethernet.ts";
+import type { GsoInfo } from "./link/endpoint.ts";
 import type { NIC } from "./nic.ts";
 import { newPacketInfo, PacketInfo } from "./packet.ts";
 import { Reassembler } from "./reassembly.ts";
@@ -112,10 +113,12 @@ export class IPv4 {
     ttl: number,
     tos: number,
     dontFragment: boolean,
+    gsoMss = 0,
   ): number {
     const total = IPV4_HLEN + l4len;
     const id = this.id = (this.id + 1) & 0xffff;
-    if (total <= route.mtu) {
+    const big = gsoMss > 0 && total > route.mtu && total <= 65535;
+    if (total <= route.mtu || big) {
       const h = l4off - IPV4_HLEN;
       writeHeader(
         buf,
@@ -129,7 +132,14 @@ export class IPv4 {
         route.src,
         route.dst,
       );
-      route.nic.sendIP(ETH_P_IP, route.nextHop, buf, h - ETH_HLEN, total + ETH_HLEN);
+      let gso: GsoInfo | null = null;
+      if (big) {
+        const hdr = ETH_HLEN + IPV4_HLEN + (buf[l4off + 12] >> 4) * 4;
+        gso = { mss: gsoMss, l4Offset: ETH_HLEN + IPV4_HLEN, headerLength: hdr, v6: false };
+        // The host numbers the segments' IP IDs upward from ours.
+        this.id = (this.id + Math.ceil(l4len / gsoMss)) & 0xffff;
+      }
+      route.nic.sendIP(ETH_P_IP, route.nextHop, buf, h - ETH_HLEN, total + ETH_HLEN, gso);
       return 0;
     }
     if (dontFragment) return -E.EMSGSIZE;

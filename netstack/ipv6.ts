@@ -5,6 +5,7 @@
 import { IPAddress, ipKey, isMulticast, isUnspecified } from "./addr.ts";
 import * as E from "./errno.ts";
 import { ETH_HLEN, ETH_P_IPV6 } from "./ethernet.ts";
+import type { GsoInfo } from "./link/endpoint.ts";
 import type { NIC } from "./nic.ts";
 import { newPacketInfo, PacketInfo } from "./packet.ts";
 import { Reassembler } from "./reassembly.ts";
@@ -201,11 +202,28 @@ export class IPv6 {
     hopLimit: number,
     tclass: number,
     _dontFragment: boolean,
+    gsoMss = 0,
   ): number {
-    if (IPV6_HLEN + l4len <= route.mtu) {
+    const big = gsoMss > 0 && IPV6_HLEN + l4len > route.mtu && l4len <= 65535;
+    if (IPV6_HLEN + l4len <= route.mtu || big) {
       const h = l4off - IPV6_HLEN;
       writeHeader(buf, h, l4len, protocol, hopLimit, tclass, route.src, route.dst);
-      route.nic.sendIP(ETH_P_IPV6, route.nextHop, buf, h - ETH_HLEN, IPV6_HLEN + l4len + ETH_HLEN);
+      const gso: GsoInfo | null = big
+        ? {
+          mss: gsoMss,
+          l4Offset: ETH_HLEN + IPV6_HLEN,
+          headerLength: ETH_HLEN + IPV6_HLEN + (buf[l4off + 12] >> 4) * 4,
+          v6: true,
+        }
+        : null;
+      route.nic.sendIP(
+        ETH_P_IPV6,
+        route.nextHop,
+        buf,
+        h - ETH_HLEN,
+        IPV6_HLEN + l4len + ETH_HLEN,
+        gso,
+      );
       return 0;
     }
     if (l4len > 65535 - 8) return -E.EMSGSIZE;

@@ -8,7 +8,7 @@ import {
   ipv4MulticastMac,
   ipv6MulticastMac,
 } from "./ethernet.ts";
-import type { LinkEndpoint } from "./link/endpoint.ts";
+import type { GsoInfo, LinkEndpoint } from "./link/endpoint.ts";
 import { NeighborCache } from "./neighbor.ts";
 
 export interface InterfaceAddress {
@@ -97,7 +97,14 @@ export class NIC {
 
   /** Sends an IP packet. Precondition: buf[off, off+14) is free for the Ethernet header and
    * buf[off+14, off+len) holds the packet. `nextHop` picks the destination MAC. */
-  sendIP(type: number, nextHop: IPAddress, buf: Uint8Array, off: number, len: number): boolean {
+  sendIP(
+    type: number,
+    nextHop: IPAddress,
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    gso: GsoInfo | null = null,
+  ): boolean {
     if (!this.up) {
       this.dropsOut++;
       return false;
@@ -121,17 +128,19 @@ export class NIC {
       }
       const dstMac = cache.resolve(nextHop);
       if (!dstMac) {
-        cache.enqueue(nextHop, buf.slice(off, off + len));
+        // A super-frame cannot wait in the queue (it would lose its offload note); TCP
+        // sends it again after resolution.
+        if (!gso) cache.enqueue(nextHop, buf.slice(off, off + len));
         return true;
       }
       buf.set(dstMac, off);
     }
-    return this.writeFrame(buf.subarray(off, off + len));
+    return this.writeFrame(buf.subarray(off, off + len), gso);
   }
 
-  writeFrame(frame: Uint8Array): boolean {
+  writeFrame(frame: Uint8Array, gso: GsoInfo | null = null): boolean {
     this.framesOut++;
-    if (!this.link.write(frame)) {
+    if (!this.link.write(frame, gso)) {
       this.dropsOut++;
       return false;
     }

@@ -308,11 +308,12 @@ export class Stack {
     ttl: number,
     tos: number,
     dontFragment: boolean,
+    gsoMss = 0,
   ): number {
     if (route.dst.length === 4) {
-      return this.ipv4.output(route, protocol, buf, l4off, l4len, ttl, tos, dontFragment);
+      return this.ipv4.output(route, protocol, buf, l4off, l4len, ttl, tos, dontFragment, gsoMss);
     }
-    return this.ipv6.output(route, protocol, buf, l4off, l4len, ttl, tos, dontFragment);
+    return this.ipv6.output(route, protocol, buf, l4off, l4len, ttl, tos, dontFragment, gsoMss);
   }
 
   // ---- Input -------------------------------------------------------------------------------

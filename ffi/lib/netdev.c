@@ -174,11 +174,13 @@ int sb_netdev_recv_batch(int fd, int kind, uint8_t *buf, int32_t slot_size, int3
   return n;
 }
 
-/* Sends `count` frames from slots of `slot_size` bytes at `buf`, lengths in lens. Returns
- * how many were taken (frames the kernel refused for lack of room are dropped, as a busy
- * wire would) or -errno on a hard error. */
+/* Sends `count` frames from slots of `slot_size` bytes at `buf`, lengths in lens. For
+ * AF_PACKET, `vnet` (may be NULL) holds one struct virtio_net_hdr per frame, so a frame can
+ * ask the kernel to segment it (GSO) and finish its checksum. Returns how many were taken
+ * (frames the kernel refused for lack of room are dropped, as a busy wire would) or -errno
+ * on a hard error. */
 int sb_netdev_send_batch(int fd, int kind, const uint8_t *buf, int32_t slot_size, int32_t count,
-                         const int32_t *lens) {
+                         const int32_t *lens, const uint8_t *vnet) {
   if (count <= 0) return 0;
   if (kind == SB_NETDEV_TAP) {
     for (int i = 0; i < count; i++) {
@@ -199,7 +201,8 @@ int sb_netdev_send_batch(int fd, int kind, const uint8_t *buf, int32_t slot_size
     struct mmsghdr msgs[SB_NETDEV_MAX_BATCH];
     memset(msgs, 0, sizeof(struct mmsghdr) * batch);
     for (int i = 0; i < batch; i++) {
-      iov[i][0].iov_base = &empty;
+      iov[i][0].iov_base =
+          vnet ? (void *)(vnet + (size_t)(done + i) * sizeof(struct virtio_net_hdr)) : (void *)&empty;
       iov[i][0].iov_len = sizeof empty;
       iov[i][1].iov_base = (void *)(buf + (size_t)(done + i) * slot_size);
       iov[i][1].iov_len = lens[done + i];

@@ -2,7 +2,7 @@
 // frames (loopback too, with zero addresses, as Linux's lo does), so the layers above see one
 // framing.
 
-export interface LinkEndpoint {
+export interface LinkEndpoint extends GsoCapable {
   /** Largest IP packet (without the Ethernet header) the link carries. */
   readonly mtu: number;
   /** The endpoint's own MAC address (6 bytes). */
@@ -17,8 +17,11 @@ export interface LinkEndpoint {
    * hands over with a partial checksum. */
   setReceiver(receive: (frame: Uint8Array, trusted?: boolean) => void): void;
   /** Queues one frame for sending. The endpoint copies it before returning, so the caller may
-   * reuse its buffer. Returns false when the frame was dropped (queue full, link down). */
-  write(frame: Uint8Array): boolean;
+   * reuse its buffer. Returns false when the frame was dropped (queue full, link down).
+   * `gso`, only on links with gsoMaxSize > 0, marks a TCP super-frame the host cuts into
+   * `gso.mss`-sized segments (and checksums: the TCP checksum field then holds the folded
+   * pseudo-header sum). */
+  write(frame: Uint8Array, gso?: GsoInfo | null): boolean;
   /** Hands up to `budget` waiting received frames to the receiver; returns how many. */
   poll(budget: number): number;
   /** Sends anything batched by write(). */
@@ -42,3 +45,18 @@ export class BufferPool {
 }
 
 export const ETHERNET_HEADER_LENGTH = 14;
+
+/** Segmentation offload for one outgoing TCP frame. */
+export interface GsoInfo {
+  mss: number;
+  /** Offset of the TCP header in the frame. */
+  l4Offset: number;
+  /** Ethernet + IP + TCP header bytes. */
+  headerLength: number;
+  v6: boolean;
+}
+
+/** Links that can take TCP super-frames say how large (frame bytes); 0 or absent: none. */
+export interface GsoCapable {
+  readonly gsoMaxSize?: number;
+}

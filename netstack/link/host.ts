@@ -3,7 +3,8 @@
 // takes up to 64 per system call, and writes collect in a batch that flush() (called by the
 // stack when its outermost call returns) hands to the kernel with one sendmmsg.
 import { libsandboxPath } from "../../ffi/locate.ts";
-import { LinkEndpoint } from "./endpoint.ts";
+import { finishChecksum, pseudoHeaderSum } from "../checksum.ts";
+import { GsoInfo, LinkEndpoint } from "./endpoint.ts";
 
 const KIND_PACKET = 1;
 const KIND_TAP = 2;
@@ -19,7 +20,7 @@ const symbols = {
     result: "i32",
   },
   sb_netdev_send_batch: {
-    parameters: ["i32", "i32", "buffer", "i32", "i32", "buffer"],
+    parameters: ["i32", "i32", "buffer", "i32", "i32", "buffer", "buffer"],
     result: "i32",
   },
   sb_netdev_wait: { parameters: ["i32", "i64"], result: "i32" },
@@ -49,6 +50,10 @@ export class HostEndpoint implements LinkEndpoint {
   private txLens = new Int32Array(BATCH);
   private txCount = 0;
   private readonly txSlot: number;
+  private vnet = new Uint8Array(10 * BATCH);
+  private vnetView = new DataView(this.vnet.buffer);
+  /** AF_PACKET with a virtio header takes TCP super-frames; TAP here does not. */
+  readonly gsoMaxSize: number;
   private closed = false;
   framesIn = 0;
   framesOut = 0;
@@ -61,7 +66,10 @@ export class HostEndpoint implements LinkEndpoint {
     readonly mtu: number,
     private readonly lib: Lib,
   ) {
-    this.txSlot = (mtu + 14 + 63) & ~63;
+    this.gsoMaxSize = kind === KIND_PACKET && Deno.env.get("NETSTACK_NO_GSO") === undefined
+      ? 65536
+      : 0;
+    this.txSlot = (Math.max(mtu + 14, this.gsoMaxSize + 14) + 63) & ~63;
     this.tx = new Uint8Array(this.txSlot * BATCH);
   }
 
@@ -93,10 +101,33 @@ export class HostEndpoint implements LinkEndpoint {
     this.receiver = receive;
   }
 
-  write(frame: Uint8Array): boolean {
+  write(frame: Uint8Array, gso?: GsoInfo | null): boolean {
     if (this.closed || frame.length > this.txSlot) return false;
     if (this.txCount === BATCH) this.flush();
-    this.tx.set(frame, this.txCount * this.txSlot);
+    const at = this.txCount * this.txSlot;
+    this.tx.set(frame, at);
+    const v = this.vnetView;
+    const h = this.txCount * 10;
+    if (gso && this.gsoMaxSize > 0) {
+      // struct virtio_net_hdr: flags, gso_type, hdr_len, gso_size, csum_start, csum_offset.
+      v.setUint8(h, 1); // VIRTIO_NET_HDR_F_NEEDS_CSUM
+      v.setUint8(h + 1, gso.v6 ? 4 : 1); // GSO_TCPV6 : GSO_TCPV4
+      v.setUint16(h + 2, gso.headerLength, true);
+      v.setUint16(h + 4, gso.mss, true);
+      v.setUint16(h + 6, gso.l4Offset, true);
+      v.setUint16(h + 8, 16, true);
+      // The checksum field carries the pseudo-header sum; the host adds the rest.
+      const ip = frame.subarray(14);
+      const tcpLen = frame.length - gso.l4Offset;
+      const sum = gso.v6
+        ? pseudoHeaderSum(ip.subarray(8, 24), ip.subarray(24, 40), 6, tcpLen)
+        : pseudoHeaderSum(ip.subarray(12, 16), ip.subarray(16, 20), 6, tcpLen);
+      const folded = ~finishChecksum(sum) & 0xffff;
+      this.tx[at + gso.l4Offset + 16] = folded >> 8;
+      this.tx[at + gso.l4Offset + 17] = folded & 0xff;
+    } else {
+      for (let k = 0; k < 10; k++) this.vnet[h + k] = 0;
+    }
     this.txLens[this.txCount++] = frame.length;
     return true;
   }
@@ -110,6 +141,7 @@ export class HostEndpoint implements LinkEndpoint {
       this.txSlot,
       this.txCount,
       this.txLens,
+      this.vnet,
     );
     if (r < 0) this.sendErrors++;
     else this.framesOut += r;

@@ -1,7 +1,7 @@
 // Packet capture: wraps any endpoint and writes every frame sent and received to a pcap file
 // (nanosecond timestamps, LINKTYPE_ETHERNET) that tcpdump and tshark read. Writes are
 // synchronous and buffered; call close() (or flush()) to be sure the file is complete.
-import { LinkEndpoint } from "./endpoint.ts";
+import { GsoInfo, LinkEndpoint } from "./endpoint.ts";
 
 const PCAP_MAGIC_NS = 0xa1b23c4d;
 const LINKTYPE_ETHERNET = 1;
@@ -89,9 +89,12 @@ export class CaptureEndpoint implements LinkEndpoint {
       receive(frame, trusted);
     });
   }
-  write(frame: Uint8Array): boolean {
+  get gsoMaxSize() {
+    return this.inner.gsoMaxSize ?? 0;
+  }
+  write(frame: Uint8Array, gso?: GsoInfo | null): boolean {
     this.writer.record(frame, wallNs());
-    return this.inner.write(frame);
+    return this.inner.write(frame, gso);
   }
   poll(budget: number): number {
     return this.inner.poll(budget);

@@ -937,19 +937,20 @@ export class TcpSocket implements S.Socket, PortOwner {
   // ==== Output ==============================================================================
 
   /** Checksums and sends the segment of `len` bytes built at TX_L4_OFFSET. */
-  private transmit(len: number): void {
+  private transmit(len: number, gsoMss = 0): void {
     const route = this.route;
     if (!route) return;
     const b = this.stack.txBuf;
     const o = TX_L4_OFFSET;
-    if (!route.nic.link.checksumOffload) {
+    // A super-frame's checksum is finished by the host as it cuts the segments.
+    if (!route.nic.link.checksumOffload && gsoMss === 0) {
       const c = finishChecksum(sumBytes(b, o, len, pseudoHeaderSum(route.src, route.dst, 6, len)));
       b[o + 16] = c >> 8;
       b[o + 17] = c & 0xff;
     }
     this.lastSendTime = this.stack.now;
     const ttl = this.ttl >= 0 ? this.ttl : 64;
-    const r = this.stack.ipOutput(route, 6, b, o, len, ttl, this.tos, true);
+    const r = this.stack.ipOutput(route, 6, b, o, len, ttl, this.tos, true, gsoMss);
     if (r === -E.EMSGSIZE) this.stack.stats.inc("tcp.emsgsize");
   }
 
@@ -998,7 +999,7 @@ export class TcpSocket implements S.Socket, PortOwner {
   }
 
   /** Sends a segment carrying send-buffer bytes [seq, seq+len) and maybe FIN. */
-  private sendData(seq: number, len: number, fin: boolean, push: boolean): void {
+  private sendData(seq: number, len: number, fin: boolean, push: boolean, gsoMss = 0): void {
     const b = this.stack.txBuf;
     const o = TX_L4_OFFSET;
     const hlen = this.writeOptions(true);
@@ -1018,7 +1019,7 @@ export class TcpSocket implements S.Socket, PortOwner {
       this.windowField(),
     );
     this.ackSent();
-    this.transmit(hlen + len);
+    this.transmit(hlen + len, len > gsoMss ? gsoMss : 0);
   }
 
   /** Sends a bare ACK (also window updates, duplicate ACKs with SACK, challenge ACKs). */
@@ -1138,6 +1139,23 @@ export class TcpSocket implements S.Socket, PortOwner {
           break;
         }
       }
+      // Segmentation offload: several full segments in one frame when the link takes them.
+      let gso = 0;
+      const gsoMax = this.route!.nic.link.gsoMaxSize ?? 0;
+      if (gsoMax > 0 && len === this.sndMss && avail > this.sndMss) {
+        const maxSegs = Math.floor((gsoMax - 14 - 60 - 60) / this.sndMss);
+        let big = Math.min(
+          avail,
+          wndLeft,
+          maxSegs * this.sndMss,
+          Math.max(cwnd - flight, this.sndMss),
+        );
+        big -= big % this.sndMss;
+        if (big > len) {
+          len = big;
+          gso = this.sndMss;
+        }
+      }
       const last = len === avail;
       if (len < this.sndMss && last && offset > 0) {
         // Nagle (RFC 896) holds a small segment while data is unacknowledged; TCP_CORK and
@@ -1146,8 +1164,14 @@ export class TcpSocket implements S.Socket, PortOwner {
       }
       if (len < this.sndMss && last && (this.cork || more) && !this.finQueued) break;
       const fin = last && this.finQueued && !this.finSent;
-      this.sendData(this.sndNxt, len, fin, last);
-      this.recordSent(len, fin, now);
+      this.sendData(this.sndNxt, len, fin, last, gso);
+      if (gso) {
+        // Keep the scoreboard at segment granularity, as the wire will see it.
+        for (let done = 0; done < len; done += gso) {
+          const piece = Math.min(gso, len - done);
+          this.recordSent(piece, fin && done + piece === len, now);
+        }
+      } else this.recordSent(len, fin, now);
       sentSomething = true;
     }
     if (sentSomething) this.armAfterSend();
