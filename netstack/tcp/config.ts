@@ -38,6 +38,8 @@ export interface TcpConfig {
   tlp: boolean;
   /** Segments acknowledged immediately at the start of a connection (quick-ack mode). */
   quickAcks: number;
+  /** TIME_WAIT connections kept at most (tcp_max_tw_buckets); beyond, closers skip it. */
+  maxTimeWait: number;
 }
 
 export const DEFAULT_TCP_CONFIG: TcpConfig = {
@@ -69,4 +71,5 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   rack: true,
   tlp: true,
   quickAcks: 16,
+  maxTimeWait: 32768,
 };

@@ -1948,6 +1948,13 @@ export class TcpSocket implements S.Socket, PortOwner {
   }
 
   private enterTimeWait(): void {
+    if (this.layer.timeWaitCount >= this.cfg.maxTimeWait) {
+      // Like Linux's "time wait bucket table overflow": close at once rather than grow.
+      this.stack.stats.inc("tcp.timeWaitOverflow");
+      this.destroy(0, false);
+      return;
+    }
+    this.layer.timeWaitCount++;
     this.state = State.TimeWait;
     this.stack.timers.cancel(this.rtxTimer);
     this.stack.timers.cancel(this.delackTimer);
@@ -1969,6 +1976,7 @@ export class TcpSocket implements S.Socket, PortOwner {
     }
     if (errno) this.error = errno;
     const wasSynRcvd = this.state === State.SynRcvd;
+    if (this.state === State.TimeWait) this.layer.timeWaitCount--;
     this.state = State.Closed;
     this.finReceived = this.finReceived || errno !== 0;
     this.shutWrite = true;

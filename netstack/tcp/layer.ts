@@ -22,6 +22,8 @@ export class TcpLayer {
   readonly config: TcpConfig;
   readonly ports: PortTable;
   private conns = new Map<string, TcpSocket>();
+  /** Connections now in TIME_WAIT (bounded by config.maxTimeWait). */
+  timeWaitCount = 0;
   private seg = new Segment();
   private challengeLimiter: RateLimiter;
   private rstLimiter = new RateLimiter(1000, 200);
