@@ -3,17 +3,19 @@
 import { E, ERRNO_NAMES } from "./abi/errno.ts";
 import * as L from "./abi/linux.ts";
 import { Mechanism } from "../ffi/platform.ts";
-import { host } from "../ffi/host.ts";
 import { Creds, DEFAULT_CONTAINER_CAPS } from "./kernel/creds.ts";
 import { Kernel } from "./kernel/kernel.ts";
 import { defaultRlimits, SigHand, Task, TaskState, ThreadGroup } from "./kernel/task.ts";
 import { execve } from "./loader/exec.ts";
 import { MM } from "./mm/mm.ts";
 import { HostFS } from "./fs/host/hostfs.ts";
-import { HostStreamFile } from "./fs/host/stream.ts";
+import { stdioFiles } from "./fs/host/stream.ts";
+import { devptsOf } from "./fs/devpts/devpts.ts";
+import type { HostConsole } from "./kernel/tty/host.ts";
+import { setControllingTty } from "./kernel/tty/jobs.ts";
 import { buildSyscallTable } from "./syscalls/index.ts";
 import { FdTable } from "./vfs/fdtable.ts";
-import { Dentry, type FileSystem } from "./vfs/inode.ts";
+import { Dentry, type FileSystem, type Inode } from "./vfs/inode.ts";
 import { Mount, MNT_READONLY, MountNamespace, type VfsPath } from "./vfs/mount.ts";
 import { type FsContext, Resolver } from "./vfs/resolve.ts";
 import { BLOCK } from "./kernel/task.ts";
@@ -41,6 +43,9 @@ export interface ProcessSpec {
   rlimits?: Array<{ type: number; soft: number; hard: number }>;
   /** Host fds for stdin, stdout, stderr (the sandbox takes ownership of dups of them). */
   stdio: [number, number, number];
+  /** A console on a host terminal (kernel/tty/host.ts): the stdio fds on that terminal
+   * become the sandbox's terminal, and the process leads a session it controls. */
+  console?: HostConsole;
 }
 
 export interface SandboxSpec {
@@ -149,11 +154,16 @@ export class Sandbox {
     const fs = { root: this.root, cwd, umask: p.umask ?? 0o022, ns: k.mounts, users: 1 };
     const fdTable = new FdTable();
     fdTable.limit = tg.rlimits[L.RLIMIT_NOFILE].cur;
-    p.stdio.forEach((hostFd, i) => {
-      const own = host().sb_h_dup(hostFd);
-      if (own < 0) return;
-      fdTable.set(i, new HostStreamFile(own, i === 0 ? L.O_RDONLY : L.O_WRONLY, k), false);
+    const con = p.console ?? null;
+    const tty = con ? this.ttyNode(con) : null;
+    stdioFiles(k, p.stdio, con, tty?.path ?? null, tty?.inode ?? null).forEach((f, i) => {
+      if (f) fdTable.set(i, f, false);
     });
+    if (con) {
+      // The process leads a session of its own, with the console as its terminal.
+      tg.sid = tg.pgid = tg.tgid;
+      setControllingTty(tg, con.terminal);
+    }
     // A placeholder image: execve replaces it at once.
     const mm = new MM(k.memfile, -1);
     mm.stubKilled = true;
@@ -175,6 +185,14 @@ export class Sandbox {
       throw err;
     }
     return t;
+  }
+
+  /** The console's node in the sandbox's /dev/pts (the inode alone if devpts is not
+   * mounted there), for fstat, ttyname and /proc/self/fd of the stdio files. */
+  private ttyNode(con: HostConsole): { path: VfsPath | null; inode: Inode } {
+    const inode = devptsOf(this.kernel).slaveInode(con.terminal);
+    const p = this.resolve(`/dev/pts/${con.terminal.index}`);
+    return { path: typeof p !== "number" && p.dentry.inode === inode ? p : null, inode };
   }
 
   /** $PATH lookup for a command without a slash, in the sandbox's tree. */

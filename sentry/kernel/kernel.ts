@@ -76,6 +76,12 @@ export class Kernel {
   /** Hooks for subsystems that track open files (record locks, inotify...). */
   fileClosed: ((t: Task, f: FileDescription) => void) | null = null;
   fcntlExtra: ((t: Task, f: FileDescription, cmd: number, arg: number) => number) | null = null;
+  /** Run when a process has exited (all its threads), before its parent hears of it: a
+   * session leader's exit releases its controlling terminal. */
+  readonly exitHooks: Array<(tg: ThreadGroup) => void> = [];
+  /** The task whose syscall is being handled (Linux's `current`): what /proc/self, /dev/tty
+   * and terminal job control refer to. Set by the syscall dispatcher. */
+  current: Task | null = null;
   /** Events handled, for diagnostics. */
   eventCount = 0;
   private readonly clock = host().sb_h_clock_ns;
@@ -490,6 +496,7 @@ export class Kernel {
   private finishProcessExit(tg: ThreadGroup): void {
     tg.zombie = true;
     tg.exiting = true;
+    for (const hook of this.exitHooks) hook(tg);
     this.futexes.forgetGroup(tg);
     // Orphans go to the nearest subreaper ancestor, else to init.
     if (tg.children.size) {

@@ -8,6 +8,7 @@ import { Sys } from "../abi/sysno.ts";
 import { NUM_REGS, Reg } from "../../ffi/platform.ts";
 import type { Kernel } from "./kernel.ts";
 import { NO_RETURN, type Task, TaskState, type ThreadGroup } from "./task.ts";
+import { WaitQueue } from "../util/waitqueue.ts";
 import {
   DefaultAction,
   defaultAction,
@@ -34,6 +35,23 @@ const MCTX_REGS = [
   Reg.R8, Reg.R9, Reg.R10, Reg.R11, Reg.R12, Reg.R13, Reg.R14, Reg.R15, Reg.RDI, Reg.RSI,
   Reg.RBP, Reg.RBX, Reg.RDX, Reg.RAX, Reg.RCX, Reg.RSP, Reg.RIP, Reg.EFLAGS,
 ];
+
+const QUEUED_KEY = "signals.queued";
+
+/** A wait queue notified (POLLIN) whenever a signal is queued for tg or one of its threads:
+ * what signalfd waits on. Created on first use. */
+export function signalQueuedQueue(tg: ThreadGroup): WaitQueue {
+  let q = tg.ext.get(QUEUED_KEY) as WaitQueue | undefined;
+  if (!q) {
+    q = new WaitQueue();
+    tg.ext.set(QUEUED_KEY, q);
+  }
+  return q;
+}
+
+function notifyQueued(tg: ThreadGroup): void {
+  (tg.ext.get(QUEUED_KEY) as WaitQueue | undefined)?.notify(L.POLLIN);
+}
 
 export class Signals {
   /** The restart code of the syscall that returned -ERESTART*, per task. */
@@ -66,6 +84,7 @@ export class Signals {
     if (!this.prepare(tg, sig)) return 0;
     if (this.ignored(tg, sig) && !tg.tasks.every((t) => (t.sigMask & sigBit(sig)) !== 0n)) return 0;
     if (!tg.shared.add(info)) return 0;
+    notifyQueued(tg);
     // Wake a thread that can take it: the leader first, then anyone.
     const bit = sigBit(sig);
     const live = tg.tasks.filter((t) => t.state !== TaskState.Dead);
@@ -84,6 +103,7 @@ export class Signals {
     if (!this.prepare(tg, sig)) return 0;
     if (this.ignored(tg, sig) && (t.sigMask & sigBit(sig)) === 0n) return 0;
     if (!t.pending.add(info)) return 0;
+    notifyQueued(tg);
     if ((t.sigMask & sigBit(sig)) === 0n || (t.sigWaitSet & sigBit(sig)) !== 0n) this.kick(t);
     return 0;
   }

@@ -4,11 +4,14 @@ import { futexSyscalls } from "./sys_futex.ts";
 import { miscSyscalls } from "./sys_misc.ts";
 import { mmSyscalls } from "./sys_mm.ts";
 import { epollSyscalls } from "./sys_epoll.ts";
+import { eventfdSyscalls } from "./sys_eventfd.ts";
 import { pipeSyscalls } from "./sys_pipe.ts";
 import { pollSyscalls } from "./sys_poll.ts";
 import { processSyscalls } from "./sys_process.ts";
+import { signalfdSyscalls } from "./sys_signalfd.ts";
 import { signalSyscalls } from "./sys_signal.ts";
 import { timeSyscalls } from "./sys_time.ts";
+import { timerfdSyscalls } from "./sys_timerfd.ts";
 import { type SyscallDef, SyscallTable } from "./table.ts";
 
 export const FAMILIES: SyscallDef[][] = [
@@ -22,6 +25,9 @@ export const FAMILIES: SyscallDef[][] = [
   pipeSyscalls,
   pollSyscalls,
   epollSyscalls,
+  eventfdSyscalls,
+  timerfdSyscalls,
+  signalfdSyscalls,
 ];
 
 export function buildSyscallTable(): SyscallTable {

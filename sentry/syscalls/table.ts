@@ -57,6 +57,7 @@ export class SyscallTable {
    * call after the task was parked (BLOCK). */
   dispatch(t: Task): number {
     const nr = t.sysno;
+    t.kernel.current = t;
     const fn = nr >= 0 && nr < MAX_NR ? this.handlers[nr] : undefined;
     let r: number;
     if (fn === undefined) {

@@ -286,8 +286,9 @@ export class EpollFile extends FileDescription {
     return -E.EINVAL;
   }
 
+  /** Linux's noop_llseek: the offset stays 0. */
   override seek(): number {
-    return -E.ESPIPE;
+    return 0;
   }
 
   override stat(): Stat | number {
