@@ -2,6 +2,9 @@
 import { exitCodeOf, FILESYSTEMS, Sandbox, SandboxError, type SandboxSpec } from "../../sentry/sandbox.ts";
 import { registerFilesystems } from "../../sentry/fs/register.ts";
 import { CliError, type Opt, parseOptions } from "./options.ts";
+import { HostConsole } from "../../sentry/kernel/tty/host.ts";
+import { forwardHostSignals } from "../../sentry/kernel/tty/forward.ts";
+import { hostsig } from "../../ffi/hostsig.ts";
 
 export const HELP = `Usage: cordon do [options] [--] CMD [ARGS...]
 
@@ -10,6 +13,11 @@ host's. The host's root filesystem (or --rootfs) is read-only underneath an in-m
 layer: the command may write anywhere, and nothing reaches the host unless a --volume
 says so. Standard input, output and error are passed through; the exit status is the
 command's (128+N if a signal N killed it).
+
+When standard input is a terminal, the command gets a terminal of the sandbox's own
+(/dev/pts/0, its controlling terminal) on top of it: the host terminal is in raw mode
+while the command runs, ^C and ^Z reach the command's foreground job, and window size
+changes follow. SIGINT, SIGTERM and SIGHUP sent to cordon go to the command.
 
 Options:
   --cwd DIR             working directory (default: the current one, else /)
@@ -122,27 +130,52 @@ export function runDo(args: string[]): number {
     throw e;
   }
   const uid = Deno.uid() ?? 0, gid = Deno.gid() ?? 0;
+  const console_ = attachConsole(sandbox);
+  const stopForwarding = forwardHostSignals(sandbox.kernel, console_);
   try {
-    sandbox.startInit({
-      args: rest,
-      env,
-      cwd: sandbox.resolve(cwd) instanceof Object ? cwd : "/",
-      uid,
-      gid,
-      groups: [],
-      stdio: [0, 1, 2],
-    });
-  } catch (e) {
-    if (e instanceof SandboxError) {
-      console.error(`cordon: ${e.message}`);
-      const errno = (e as SandboxError & { errno?: number }).errno;
-      return errno === 2 ? 127 : errno === undefined ? 125 : 126;
+    try {
+      sandbox.startInit({
+        args: rest,
+        env,
+        cwd: sandbox.resolve(cwd) instanceof Object ? cwd : "/",
+        uid,
+        gid,
+        groups: [],
+        stdio: [0, 1, 2],
+        console: console_ ?? undefined,
+      });
+    } catch (e) {
+      if (e instanceof SandboxError) {
+        console.error(`cordon: ${e.message}`);
+        const errno = (e as SandboxError & { errno?: number }).errno;
+        return errno === 2 ? 127 : errno === undefined ? 125 : 126;
+      }
+      throw e;
     }
-    throw e;
+    const status = sandbox.run();
+    return exitCodeOf(status);
+  } finally {
+    console_?.close();
+    hostsig().sb_tty_restore();
+    stopForwarding();
+    debugFile?.close();
   }
-  const status = sandbox.run();
-  debugFile?.close();
-  return exitCodeOf(status);
+}
+
+/** When standard input is a terminal whose foreground job we are, the guest gets a console
+ * on it: the host terminal goes raw (restored on every way out: sb_tty_restore, exit, fatal
+ * signals) and the sandbox's line discipline takes over. */
+function attachConsole(sandbox: Sandbox): HostConsole | null {
+  if (!Deno.stdin.isTerminal()) return null;
+  const hs = hostsig();
+  if (hs.sb_tty_is_foreground(0) !== 1) return null;
+  const con = HostConsole.attach(sandbox.kernel, 0);
+  if (typeof con === "number") return null;
+  if (hs.sb_tty_make_raw(0) < 0) {
+    con.close();
+    return null;
+  }
+  return con;
 }
 
 /** What `cordon do` mounts over the root: the kernel's own /proc, /dev, /sys, /tmp, if the
@@ -151,6 +184,8 @@ function defaultMounts() {
   return [
     { type: "proc", source: "proc", destination: "/proc", options: [] },
     { type: "devtmpfs", source: "dev", destination: "/dev", options: [] },
+    { type: "devpts", source: "devpts", destination: "/dev/pts", options: ["gid=5", "mode=620", "ptmxmode=666"] },
+    { type: "tmpfs", source: "shm", destination: "/dev/shm", options: ["mode=1777", "size=65536k"] },
     { type: "sysfs", source: "sysfs", destination: "/sys", options: ["ro"] },
     { type: "tmpfs", source: "tmpfs", destination: "/tmp", options: [] },
   ];

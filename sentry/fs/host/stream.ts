@@ -1,6 +1,11 @@
 // A host fd the guest uses as a stream: the sandbox's stdin, stdout and stderr (a terminal,
 // a pipe, a file, a socket), donated by whoever started the sandbox.
 //
+// Terminals: when the sandbox has a console bridged to a host terminal (kernel/tty/host.ts),
+// the stdio fds that refer to that terminal become files on the sandbox's own terminal (its
+// line discipline, job control, /dev/pts/0); see stdioFiles(). A host terminal without a
+// console (e.g. stdout is a terminal but stdin is not) is passed through as it is.
+//
 // The sentry must never block in a host read or write: pipes and terminals are reopened
 // through /proc/self/fd with O_NONBLOCK (a description of our own, so the shell that
 // started us keeps its blocking one); sockets are used with MSG_DONTWAIT; regular files
@@ -13,6 +18,9 @@ import { FileDescription, type IoctlContext } from "../../vfs/file.ts";
 import type { Stat } from "../../vfs/inode.ts";
 import type { UserIO } from "../../vfs/userio.ts";
 import { hostStat } from "./hostfs.ts";
+import type { HostConsole } from "../../kernel/tty/host.ts";
+import type { VfsPath } from "../../vfs/mount.ts";
+import type { Inode } from "../../vfs/inode.ts";
 
 const EPOLLIN = 0x001, EPOLLOUT = 0x004, EPOLLONESHOT = 1 << 30;
 const MSG_DONTWAIT = 0x40;
@@ -172,8 +180,47 @@ export class HostStreamFile extends FileDescription {
     }
   }
 
+  /** A new description of the same host stream (opening /proc/self/fd/N, /dev/stdin). */
+  reopen(flags: number): FileDescription | number {
+    const acc = flags & L.O_ACCMODE;
+    if (this.kind === "socket") return -E.ENXIO;
+    const fd = host().sb_h_reopen(this.fd, acc | L.O_NONBLOCK | L.O_NOCTTY);
+    if (fd < 0) return fd;
+    return new HostStreamFile(fd, acc | (flags & L.O_NONBLOCK), this.watcher);
+  }
+
   protected override release(): void {
     if (this.watchToken) this.watcher.unwatchFd(this.fd, this.watchToken);
     host().sb_h_close(this.fd);
   }
+}
+
+/** The guest's files for the host fds donated as stdin, stdout and stderr. Fds on the
+ * console's host terminal share one read-write description on the sandbox's terminal (as a
+ * container runtime dup()s its console onto 0, 1 and 2); the others are host streams.
+ * ttyPath/ttyInode: where the terminal shows in the sandbox (/dev/pts/N), if mounted.
+ * A host fd that cannot be used gives no file (the guest's fd stays closed). */
+export function stdioFiles(
+  watcher: FdWatcher,
+  stdio: readonly number[],
+  console: HostConsole | null,
+  ttyPath: VfsPath | null,
+  ttyInode: Inode | null,
+): Array<FileDescription | null> {
+  let tty: FileDescription | null = null;
+  return stdio.map((hostFd, i) => {
+    if (console && console.matches(hostFd)) {
+      if (tty) {
+        tty.incRef();
+        return tty;
+      }
+      const f = console.terminal.open(L.O_RDWR, ttyPath, ttyInode, null);
+      if (typeof f === "number") return null;
+      tty = f;
+      return f;
+    }
+    const own = host().sb_h_dup(hostFd);
+    if (own < 0) return null;
+    return new HostStreamFile(own, i === 0 ? L.O_RDONLY : L.O_WRONLY, watcher);
+  });
 }
