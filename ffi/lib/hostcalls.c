@@ -238,3 +238,49 @@ int sb_h_getuid(void) { return (int)getuid(); }
 int sb_h_getgid(void) { return (int)getgid(); }
 
 int sb_h_isatty(int fd) { return isatty(fd); }
+
+/* chmod of the file an fd (O_PATH included) refers to, never following a symlink:
+ * fchmodat2(fd, "", mode, AT_EMPTY_PATH), or chmod through /proc/self/fd on kernels before
+ * 6.6 (the sentry's own fd: it names exactly that inode). */
+int sb_h_fchmod_fd(int fd, int mode) {
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452
+#endif
+  if (syscall(SYS_fchmodat2, fd, "", (mode_t)mode, AT_EMPTY_PATH) == 0) return 0;
+  if (errno != ENOSYS && errno != EINVAL) return -errno;
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  RET(chmod(path, (mode_t)mode));
+}
+
+/* getxattr family on the file an fd (O_PATH included) refers to, through /proc/self/fd
+ * (the f*xattr calls refuse O_PATH fds). Never used on symlinks. */
+int sb_h_fdgetxattr(int fd, const char *name, uint8_t *buf, int len) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  RET(getxattr(path, name, buf, (size_t)len));
+}
+
+int sb_h_fdsetxattr(int fd, const char *name, const uint8_t *buf, int len, int flags) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  RET(setxattr(path, name, buf, (size_t)len, flags));
+}
+
+int sb_h_fdlistxattr(int fd, uint8_t *buf, int len) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  RET(listxattr(path, (char *)buf, (size_t)len));
+}
+
+int sb_h_fdremovexattr(int fd, const char *name) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  RET(removexattr(path, name));
+}
+
+/* copy_file_range between host fds (sendfile/copy_file_range between host files). */
+double sb_h_copy_file_range(int infd, double inoff, int outfd, double outoff, double len) {
+  loff_t in = (loff_t)inoff, out = (loff_t)outoff;
+  RETD(copy_file_range(infd, inoff < 0 ? NULL : &in, outfd, outoff < 0 ? NULL : &out, (size_t)len, 0));
+}

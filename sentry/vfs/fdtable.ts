@@ -3,9 +3,20 @@
 import { E } from "../abi/errno.ts";
 import type { FileDescription } from "./file.ts";
 
+/** Called whenever an fd of `table` referring to `file` is closed (POSIX record locks are
+ * released by any close of the file by their owner). Set by vfs/locks users. */
+export const closeHooks: Array<(table: FdTable, file: FileDescription) => void> = [];
+
+function closed(table: FdTable, file: FileDescription): void {
+  for (const h of closeHooks) h(table, file);
+  file.decRef();
+}
+
 export class FdTable {
   private files: Array<FileDescription | undefined> = [];
   private cloexec: boolean[] = [];
+  /** No fd below this is free (a hint that keeps install() O(1) for the common case). */
+  private lowestFree = 0;
   /** Tasks sharing this table. */
   users = 1;
   /** RLIMIT_NOFILE, checked by the caller's process. */
@@ -25,9 +36,10 @@ export class FdTable {
 
   /** Installs file at the lowest free fd >= min. Takes over the caller's reference. */
   install(file: FileDescription, cloexec: boolean, min = 0): number {
-    let fd = min;
+    let fd = min < this.lowestFree ? this.lowestFree : min;
     while (this.files[fd] !== undefined) fd++;
     if (fd >= this.limit) return -E.EMFILE;
+    if (min <= this.lowestFree) this.lowestFree = fd + 1;
     this.files[fd] = file;
     this.cloexec[fd] = cloexec;
     return fd;
@@ -39,16 +51,26 @@ export class FdTable {
     const old = this.files[fd];
     this.files[fd] = file;
     this.cloexec[fd] = cloexec;
-    old?.decRef();
+    if (old) closed(this, old);
     return fd;
   }
 
-  /** Removes fd and returns its file (the caller drops the reference), or undefined. */
+  /** Closes fd: 0 or -EBADF. */
+  close(fd: number): number {
+    const f = this.remove(fd);
+    if (!f) return -E.EBADF;
+    closed(this, f);
+    return 0;
+  }
+
+  /** Removes fd and returns its file (the caller drops the reference, or uses close()),
+   * or undefined. */
   remove(fd: number): FileDescription | undefined {
     const f = fd >= 0 ? this.files[fd] : undefined;
     if (f) {
       this.files[fd] = undefined;
       this.cloexec[fd] = false;
+      if (fd < this.lowestFree) this.lowestFree = fd;
     }
     return f;
   }
@@ -72,7 +94,8 @@ export class FdTable {
       if (f && this.cloexec[fd]) {
         this.files[fd] = undefined;
         this.cloexec[fd] = false;
-        f.decRef();
+        if (fd < this.lowestFree) this.lowestFree = fd;
+        closed(this, f);
       }
     });
   }
@@ -81,7 +104,8 @@ export class FdTable {
     const files = this.files;
     this.files = [];
     this.cloexec = [];
-    for (const f of files) f?.decRef();
+    this.lowestFree = 0;
+    for (const f of files) if (f) closed(this, f);
   }
 
   /** Open fds in increasing order. */

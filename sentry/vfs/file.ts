@@ -21,6 +21,10 @@ export interface IoctlContext {
   readonly task: unknown;
 }
 
+/** Called when a file description's last reference goes (locks, inotify close events);
+ * set by the modules that need it. */
+export const releaseHooks: Array<(f: FileDescription) => void> = [];
+
 export abstract class FileDescription {
   /** Status flags (O_APPEND, O_NONBLOCK, ...) and the access mode. */
   flags: number;
@@ -30,9 +34,17 @@ export abstract class FileDescription {
   readonly waitQueue = new WaitQueue();
   /** For directory reads: the listing being returned, and how far getdents got. */
   dirSnapshot: DirEntry[] | null = null;
+  /** F_SETOWN / F_SETSIG (SIGIO delivery is the file type's business). */
+  asyncOwner = 0;
+  asyncSignal = 0;
 
-  constructor(flags: number, readonly path: VfsPath | null, readonly inode: Inode | null) {
+  /** The inode the guest sees (the overlay sets its own on files it opens from the lower
+   * layer). */
+  inode: Inode | null;
+
+  constructor(flags: number, readonly path: VfsPath | null, inode: Inode | null) {
     this.flags = flags;
+    this.inode = inode;
   }
 
   get readable(): boolean {
@@ -59,7 +71,15 @@ export abstract class FileDescription {
 
   /** Drops a reference; the last one releases the file. */
   decRef(): void {
-    if (--this.refs === 0) this.release();
+    if (--this.refs === 0) {
+      for (const h of releaseHooks) h(this);
+      this.release();
+    }
+  }
+
+  /** References (for tests and /proc). */
+  get refCount(): number {
+    return this.refs;
   }
 
   /** Reads into io. off >= 0: at that offset (pread); off < 0: at and advancing the file
@@ -114,6 +134,12 @@ export abstract class FileDescription {
 
   ioctl(_ctx: IoctlContext, _cmd: number, _arg: number): number {
     return -E.ENOTTY;
+  }
+
+  /** fcntl commands specific to the file type (F_SETPIPE_SZ, ...); the generic ones and
+   * locks are handled by the VFS. -EINVAL for an unknown command. */
+  fcntl(_ctx: IoctlContext, _cmd: number, _arg: number): number {
+    return -E.EINVAL;
   }
 
   /** Current readiness (POLLIN, POLLOUT, ...) among `mask`. */

@@ -101,6 +101,15 @@ export abstract class FileSystem {
   }
 }
 
+let nextAnonMinor = 16;
+
+/** A device number of its own for a filesystem with no device (major 0, as Linux gives
+ * tmpfs, proc, overlay...), in the kernel's encoding (new_encode_dev). */
+export function anonDev(): number {
+  const minor = nextAnonMinor++;
+  return (minor & 0xff) | ((minor & ~0xff) << 12);
+}
+
 export const DT_UNKNOWN = 0;
 export const DT_FIFO = 1;
 export const DT_CHR = 2;

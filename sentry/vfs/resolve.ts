@@ -1,6 +1,6 @@
 // Path resolution: a guest path string to a (mount, dentry), walking one component at a
-// time through the dentry cache, crossing mounts, following symlinks (at most 40), keeping
-// ".." inside the task's root. Linux's namei, small.
+// time through the dentry cache, crossing mounts, following symlinks (at most 40 in one
+// resolution), keeping ".." inside the task's root. Linux's namei, small.
 import { E } from "../abi/errno.ts";
 import { S_IFDIR, S_IFMT } from "../abi/linux.ts";
 import type { Credentials, Dentry, Inode } from "./inode.ts";
@@ -20,9 +20,9 @@ export interface FsContext {
 export interface ResolveOptions {
   /** Follow a symlink in the last component. */
   follow: boolean;
-  /** openat2 RESOLVE_BENEATH: fail with EXDEV if the walk leaves `start`. */
+  /** openat2 RESOLVE_BENEATH: fail with EXDEV if the walk would leave `start`. */
   beneath?: boolean;
-  /** openat2 RESOLVE_IN_ROOT: `start` acts as the root for "/" and "..". */
+  /** openat2 RESOLVE_IN_ROOT: `start` acts as the root for "/", ".." and symlinks. */
   inRoot?: boolean;
   /** RESOLVE_NO_SYMLINKS: any symlink fails with ELOOP. */
   noSymlinks?: boolean;
@@ -41,23 +41,27 @@ function isMagic(i: Inode): i is Inode & MagicLink {
   return typeof (i as unknown as MagicLink).magicTarget === "function";
 }
 
-/** Permission bits: 4 read, 2 write, 1 execute/search. */
+const CAP_DAC_OVERRIDE = 1;
+const CAP_DAC_READ_SEARCH = 2;
+
+/** Permission bits: 4 read, 2 write, 1 execute/search. Uses the inode's cached attributes
+ * (the walk's hot path). */
 export function permission(inode: Inode, creds: Credentials, want: number): number {
-  const st = inode.stat();
-  const isDir = (st.mode & S_IFMT) === S_IFDIR;
-  if (creds.hasCap(1 /* CAP_DAC_OVERRIDE */)) {
-    // Root may do anything, except execute a file nobody may execute.
-    if ((want & 1) && !isDir && (st.mode & 0o111) === 0) return -E.EACCES;
-    return 0;
-  }
-  if (creds.hasCap(2 /* CAP_DAC_READ_SEARCH */) && (want & 2) === 0 && (!(want & 1) || isDir)) {
-    return 0;
-  }
+  const st = inode.attrs();
+  const mode = st.mode;
   let bits: number;
-  if (creds.fsuid === st.uid) bits = (st.mode >> 6) & 7;
-  else if (creds.fsgid === st.gid || creds.groups.includes(st.gid)) bits = (st.mode >> 3) & 7;
-  else bits = st.mode & 7;
-  return (bits & want) === want ? 0 : -E.EACCES;
+  if (creds.fsuid === st.uid) bits = (mode >> 6) & 7;
+  else if (creds.fsgid === st.gid || creds.groups.includes(st.gid)) bits = (mode >> 3) & 7;
+  else bits = mode & 7;
+  if ((bits & want) === want) return 0;
+  const isDir = (mode & S_IFMT) === S_IFDIR;
+  if (creds.hasCap(CAP_DAC_OVERRIDE)) {
+    // Root may do anything, except execute a file nobody may execute.
+    if ((want & 1) && !isDir && (mode & 0o111) === 0) return -E.EACCES;
+    return 0;
+  }
+  if (creds.hasCap(CAP_DAC_READ_SEARCH) && (want & 2) === 0 && (!(want & 1) || isDir)) return 0;
+  return -E.EACCES;
 }
 
 export interface ParentResult {
@@ -66,20 +70,58 @@ export interface ParentResult {
   trailingSlash: boolean;
 }
 
+/** resolveCreate's result: the file exists (`found`), or it may be created as `name` in
+ * `dir`. */
+export type CreateResult =
+  | { found: VfsPath; dir?: undefined; name?: undefined; trailingSlash: boolean }
+  | { found?: undefined; dir: VfsPath; name: string; trailingSlash: boolean };
+
+interface Walk {
+  root: VfsPath;
+  opts: ResolveOptions;
+  links: number;
+  /** Resolving for creation: a missing last component is not an error. */
+  create: boolean;
+  missing: { dir: VfsPath; name: string; trailingSlash: boolean } | null;
+}
+
 export class Resolver {
   constructor(private readonly ctx: FsContext, private readonly creds: Credentials) {}
 
-  /** Resolves path from start (used when the path is relative). */
+  /** Resolves path from start (used when the path is relative; with inRoot/beneath, start
+   * is also the root). */
   resolve(start: VfsPath, path: string, opts: ResolveOptions): VfsPath | number {
     if (path.length === 0) return -E.ENOENT;
     if (path.length >= PATH_MAX) return -E.ENAMETOOLONG;
-    const root = opts.inRoot || opts.beneath ? start : this.ctx.root;
-    const links = { n: 0 };
-    return this.walk(root, path.charCodeAt(0) === 47 ? root : start, path, opts, links, start);
+    const w = this.newWalk(start, opts, false);
+    const from = this.startOf(w, start, path);
+    if (typeof from === "number") return from;
+    return this.walk(w, from, path);
   }
 
-  /** Resolves all but the last component; for creat, mkdir, unlink, rename... The last
-   * component is returned as a name ("." and ".." are refused by callers as needed). */
+  /** Resolves for O_CREAT: follows a symlink in the last component if opts.follow (so a
+   * dangling symlink's target is what gets created). */
+  resolveCreate(start: VfsPath, path: string, opts: ResolveOptions): CreateResult | number {
+    if (path.length === 0) return -E.ENOENT;
+    if (path.length >= PATH_MAX) return -E.ENAMETOOLONG;
+    const w = this.newWalk(start, opts, true);
+    const from = this.startOf(w, start, path);
+    if (typeof from === "number") return from;
+    const r = this.walk(w, from, path);
+    if (typeof r === "number") {
+      if (r === -E.ENOENT && w.missing) {
+        return { dir: w.missing.dir, name: w.missing.name, trailingSlash: w.missing.trailingSlash };
+      }
+      return r;
+    }
+    let end = path.length;
+    while (end > 1 && path.charCodeAt(end - 1) === 47) end--;
+    return { found: r, trailingSlash: end < path.length };
+  }
+
+  /** Resolves all but the last component; for mkdir, unlink, rename... The last
+   * component is returned as a name ("." and ".." included: callers refuse them as
+   * needed; "/" gives "."). */
   resolveParent(start: VfsPath, path: string, opts: ResolveOptions): ParentResult | number {
     if (path.length === 0) return -E.ENOENT;
     if (path.length >= PATH_MAX) return -E.ENAMETOOLONG;
@@ -97,15 +139,20 @@ export class Resolver {
     return { dir, name: name === "/" || name === "" ? "." : name, trailingSlash };
   }
 
-  private walk(
-    root: VfsPath,
-    cur: VfsPath,
-    path: string,
-    opts: ResolveOptions,
-    links: { n: number },
-    start: VfsPath,
-  ): VfsPath | number {
+  private newWalk(start: VfsPath, opts: ResolveOptions, create: boolean): Walk {
+    const root = opts.inRoot || opts.beneath ? start : this.ctx.root;
+    return { root, opts, links: 0, create, missing: null };
+  }
+
+  private startOf(w: Walk, start: VfsPath, path: string): VfsPath | number {
+    if (path.charCodeAt(0) !== 47) return start;
+    if (w.opts.beneath) return -E.EXDEV;
+    return w.root;
+  }
+
+  private walk(w: Walk, cur: VfsPath, path: string): VfsPath | number {
     const ns = this.ctx.ns;
+    const opts = w.opts;
     const comps = path.split("/");
     // A trailing slash means the result must be a directory (and symlinks are followed).
     let last = comps.length - 1;
@@ -124,7 +171,7 @@ export class Resolver {
       const perm = permission(dir, this.creds, 1);
       if (perm < 0) return perm;
       if (name === "..") {
-        const up = this.parentOf(cur, root);
+        const up = this.parentOf(cur, w.root);
         if (up === null) {
           if (opts.beneath) return -E.EXDEV;
           continue;
@@ -133,22 +180,30 @@ export class Resolver {
         cur = up;
         continue;
       }
+      const isLast = i === last;
       const child = cur.dentry.child(name);
-      if (typeof child === "number") return child;
+      if (typeof child === "number") {
+        if (child === -E.ENOENT && isLast && w.create) {
+          w.missing = { dir: cur, name, trailingSlash };
+        }
+        return child;
+      }
       let next: VfsPath = { mount: cur.mount, dentry: child };
       const crossed = ns.crossDown(next);
       if (crossed.mount !== next.mount && opts.noXdev) return -E.EXDEV;
       next = crossed;
-      const isLast = i === last;
       const inode = next.dentry.inode;
       if (inode.isSymlink() && (!isLast || opts.follow || trailingSlash)) {
         if (opts.noSymlinks) return -E.ELOOP;
-        if (++links.n > MAX_SYMLINKS) return -E.ELOOP;
+        if (++w.links > MAX_SYMLINKS) return -E.ELOOP;
         if (isMagic(inode)) {
           if (opts.noMagicLinks) return -E.ELOOP;
+          if (opts.beneath || opts.inRoot) return -E.EXDEV;
           const target = inode.magicTarget();
           if (typeof target === "number") return target;
+          if (opts.noXdev && target.mount !== cur.mount) return -E.EXDEV;
           cur = target;
+          if (isLast && trailingSlash && !cur.dentry.inode.isDir()) return -E.ENOTDIR;
           continue;
         }
         const target = inode.readlink();
@@ -156,9 +211,12 @@ export class Resolver {
         if (target.length === 0) return -E.ENOENT;
         const rest = comps.slice(i + 1, comps.length).join("/");
         const joined = rest.length > 0 || trailingSlash ? `${target}/${rest}` : target;
-        if (target.charCodeAt(0) === 47 && opts.beneath) return -E.EXDEV;
-        const from = target.charCodeAt(0) === 47 ? root : cur;
-        return this.walk(root, from, joined, opts, links, start);
+        let from = cur;
+        if (target.charCodeAt(0) === 47) {
+          if (opts.beneath) return -E.EXDEV;
+          from = w.root;
+        }
+        return this.walk(w, from, joined);
       }
       cur = next;
     }

@@ -86,3 +86,28 @@ export class UserIO {
     }
   }
 }
+
+/** A buffer in the memory file that the sentry owns (sendfile, copy_file_range, copy-up):
+ * files read into and write from it exactly as they do with guest buffers. */
+export class KernelIO extends UserIO {
+  /** off: memory-file offset of the buffer; len: its size. */
+  constructor(readonly mem: Uint8Array, readonly off: number, len: number) {
+    super(null as unknown as MM, [0, len]);
+  }
+
+  override copyOut(data: Uint8Array, at = 0): number {
+    const n = Math.min(data.length, this.total - at);
+    this.mem.set(data.subarray(0, n), this.off + at);
+    return n;
+  }
+
+  override copyIn(n: number, at = 0): Uint8Array | number {
+    const k = Math.min(n, this.total - at);
+    return this.mem.slice(this.off + at, this.off + at + k);
+  }
+
+  override memRanges(_write: boolean, at: number, n: number): Float64Array | number {
+    const k = Math.max(0, Math.min(n, this.total - at));
+    return k === 0 ? new Float64Array(0) : new Float64Array([this.off + at, k]);
+  }
+}

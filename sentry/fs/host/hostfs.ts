@@ -2,8 +2,18 @@
 //
 // Invariant 3: a guest path is never handed to the host. The VFS resolves paths itself; this
 // filesystem only ever asks the host about one name inside a directory fd it holds
-// (fstatat/openat with AT_SYMLINK_NOFOLLOW / O_NOFOLLOW), and symlinks are read, not
-// followed, so nothing in the host tree can lead a lookup outside it.
+// (fstatat/openat with AT_SYMLINK_NOFOLLOW / O_NOFOLLOW, *at calls relative to that fd), and
+// symlinks are read, not followed, so nothing in the host tree can lead a lookup outside it.
+//
+// Directory fds: every directory inode can reopen its O_PATH fd from its parent's fd and
+// its name (O_NOFOLLOW | O_DIRECTORY, then the device and inode numbers must match those of
+// the lookup, or the inode is stale), so only a bounded number of fds stay open (an LRU).
+// Read-only opens of a regular file share one host fd per inode (I/O uses explicit
+// offsets), so open+read+close costs one host read once the fd is cached.
+//
+// Attribute caching: the overlay's lower layer (the root filesystem, never written) keeps
+// the attributes of each lookup; bind mounts the host may change revalidate each name on
+// every walk (FileSystem.dentryCache = false) and stat the host on stat().
 import { E } from "../../abi/errno.ts";
 import * as L from "../../abi/linux.ts";
 import { host, STAT_SIZE, StatOff } from "../../../ffi/host.ts";
@@ -11,20 +21,23 @@ import type { MemoryFile } from "../../mm/memfile.ts";
 import { CHUNK, CHUNK_PAGES } from "../../mm/memfile.ts";
 import type { Mappable, MappableIdentity } from "../../mm/objects.ts";
 import { binaryToCString, bytesToBinary } from "../../util/bytes.ts";
-import { FileDescription } from "../../vfs/file.ts";
+import { FileDescription, SEEK_DATA, SEEK_HOLE } from "../../vfs/file.ts";
 import {
-  type Owner,
   type DirEntry,
   FileSystem,
   Inode,
+  type Owner,
   type SetAttr,
   type Stat,
   type StatFs,
 } from "../../vfs/inode.ts";
 import type { VfsPath } from "../../vfs/mount.ts";
+import { openDevice, openFifo } from "../../vfs/special.ts";
 import type { UserIO } from "../../vfs/userio.ts";
 
 const O_PATH_DIR = L.O_PATH | L.O_DIRECTORY | L.O_NOFOLLOW;
+/** Host fds the LRU keeps open per filesystem (directories and shared read-only files). */
+const MAX_CACHED_FDS = 512;
 
 /** Host pseudo-filesystems a sandbox must never see through a host tree: they describe the
  * host (and the sentry: /proc/<sentry>/mem), not files. A directory where one is mounted
@@ -88,32 +101,68 @@ export function hostStat(dirfd: number, name: string | null): Stat | number {
   return rc < 0 ? rc : decodeStat();
 }
 
+function sameFile(a: Stat, b: Stat): boolean {
+  return a.dev === b.dev && a.ino === b.ino && (a.mode & L.S_IFMT) === (b.mode & L.S_IFMT);
+}
+
+export interface HostFsOptions {
+  readonly: boolean;
+  /** Revalidate names on every walk and stat the host on stat() (trees the host may
+   * change: bind mounts). False: attributes of the lookup are kept (the overlay's lower
+   * layer). */
+  revalidate: boolean;
+  type?: string;
+}
+
 export class HostFS extends FileSystem {
   readonly type: string;
   readonly dev: number;
   readonly root: HostInode;
+  readonly readonly: boolean;
   /** Page caches of mapped files, by host inode. */
   readonly caches = new Map<string, HostPageCache>();
+  /** Inodes holding a cached host fd, least recently used first. */
+  private readonly lru = new Map<HostInode, true>();
 
-  /** rootFd: an O_PATH directory fd of the tree's root (owned by the filesystem). */
-  constructor(rootFd: number, readonly memfile: MemoryFile, readonly readonly: boolean, type = "hostfs") {
+  /** rootFd: an O_PATH fd of the tree's root, a directory or a file (owned by the
+   * filesystem from now on). */
+  constructor(rootFd: number, readonly memfile: MemoryFile, opts: HostFsOptions) {
     super();
-    this.type = type;
+    this.type = opts.type ?? "hostfs";
+    this.readonly = opts.readonly;
+    this.dentryCache = !opts.revalidate;
     const st = hostStat(rootFd, null);
     if (typeof st === "number") throw new Error(`hostfs: cannot stat root: errno ${-st}`);
     this.dev = st.dev;
-    this.root = new HostInode(this, null, "", st, rootFd);
+    this.root = new HostInode(this, null, "", st);
+    this.root.fd = rootFd;
+    this.root.pinned = true;
   }
 
-  static open(path: string, memfile: MemoryFile, readonly: boolean): HostFS | number {
-    const fd = host().sb_h_openat(L.AT_FDCWD, binaryToCString(path), O_PATH_DIR & ~L.O_NOFOLLOW, 0);
+  /** Opens a host path given by the sandbox's configuration (never a guest's). */
+  static open(path: string, memfile: MemoryFile, opts: HostFsOptions): HostFS | number {
+    const fd = host().sb_h_openat(L.AT_FDCWD, binaryToCString(path), L.O_PATH, 0);
     if (fd < 0) return fd;
-    return new HostFS(fd, memfile, readonly);
+    const st = hostStat(fd, null);
+    if (typeof st === "number") {
+      host().sb_h_close(fd);
+      return st;
+    }
+    const fmt = st.mode & L.S_IFMT;
+    if (fmt !== L.S_IFDIR && fmt !== L.S_IFREG) {
+      host().sb_h_close(fd);
+      return -E.EINVAL;
+    }
+    if (DENIED_FS_MAGIC.has(fsMagic(fd))) {
+      host().sb_h_close(fd);
+      return -E.EACCES;
+    }
+    return new HostFS(fd, memfile, opts);
   }
 
   override statfs(): StatFs {
     const buf = new Uint8Array(120);
-    const rc = host().sb_h_fstatfs(this.root.dirFd, buf);
+    const rc = host().sb_h_fstatfs(this.root.fd, buf);
     const dv = new DataView(buf.buffer);
     const g = (o: number) => dv.getUint32(o, true) + dv.getUint32(o + 4, true) * 4294967296;
     if (rc < 0) return super.statfs();
@@ -123,59 +172,186 @@ export class HostFS extends FileSystem {
       flags: g(80) | (this.readonly ? 1 : 0),
     };
   }
+
+  /** Records that inode's fd was used (and keeps at most MAX_CACHED_FDS open). */
+  touch(inode: HostInode): void {
+    if (inode.pinned && inode.readFd < 0) return;
+    this.lru.delete(inode);
+    this.lru.set(inode, true);
+    if (this.lru.size <= MAX_CACHED_FDS) return;
+    for (const victim of this.lru.keys()) {
+      if (this.lru.size <= MAX_CACHED_FDS) break;
+      if (victim === inode || victim.fdUsers > 0) continue;
+      this.lru.delete(victim);
+      victim.closeFd();
+    }
+  }
+
+  forget(inode: HostInode): void {
+    this.lru.delete(inode);
+  }
 }
 
 export class HostInode extends Inode {
-  /** O_PATH fd for directories; -1 for other files (reached through parent + name). */
-  dirFd: number;
+  /** Cached O_PATH fd of a directory (or of the tree's root); -1 when not open. */
+  fd = -1;
+  /** Cached O_RDONLY fd of a regular file, shared by read-only opens; -1 when not open. */
+  readFd = -1;
+  /** Open file descriptions using readFd (it is not closed while > 0). */
+  fdUsers = 0;
+  /** Never closed (the tree's root). */
+  pinned = false;
   private st: Stat;
 
   constructor(
     readonly fs: HostFS,
-    readonly parent: HostInode | null,
-    readonly name: string,
+    public parent: HostInode | null,
+    public name: string,
     st: Stat,
-    dirFd = -1,
   ) {
     super();
     this.st = st;
-    this.dirFd = dirFd;
   }
 
   override get mode(): number {
     return this.st.mode;
   }
 
-  stat(): Stat {
-    const st = this.dirFd >= 0 ? hostStat(this.dirFd, null) : hostStat(this.parent!.dirFd, this.name);
-    if (typeof st !== "number") this.st = st;
+  override attrs(): Stat {
     return this.st;
   }
 
-  /** The stat from the last lookup (no host call). */
-  cachedStat(): Stat {
+  override identity(): unknown {
+    return `host:${this.st.dev}:${this.st.ino}`;
+  }
+
+  stat(): Stat {
+    if (!this.fs.dentryCache) {
+      const st = this.fd >= 0 && this.isDir() ? hostStat(this.fd, null) : this.parent ? this.hostStatByName() : hostStat(this.fd, null);
+      if (typeof st !== "number" && sameFile(st, this.st)) this.st = st;
+    }
     return this.st;
+  }
+
+  private hostStatByName(): Stat | number {
+    const pfd = this.parent!.dirFd();
+    if (pfd < 0) return pfd;
+    return hostStat(pfd, this.name);
+  }
+
+  /** Closes the cached fds (the LRU evicted this inode). */
+  closeFd(): void {
+    if (this.fd >= 0 && !this.pinned) {
+      host().sb_h_close(this.fd);
+      this.fd = -1;
+    }
+    if (this.readFd >= 0 && this.fdUsers === 0) {
+      host().sb_h_close(this.readFd);
+      this.readFd = -1;
+    }
+  }
+
+  /** The O_PATH fd of this directory (reopened from the parent if it was closed), or
+   * -errno; -ESTALE if the name now refers to something else. */
+  dirFd(): number {
+    if (this.fd >= 0) {
+      this.fs.touch(this);
+      return this.fd;
+    }
+    if (!this.parent) return -E.ESTALE;
+    const pfd = this.parent.dirFd();
+    if (pfd < 0) return pfd;
+    const fd = host().sb_h_openat(pfd, binaryToCString(this.name), O_PATH_DIR, 0);
+    if (fd < 0) return fd === -E.ENOENT || fd === -E.ENOTDIR ? -E.ESTALE : fd;
+    const st = hostStat(fd, null);
+    if (typeof st === "number" || !sameFile(st, this.st)) {
+      host().sb_h_close(fd);
+      return -E.ESTALE;
+    }
+    this.fd = fd;
+    this.fs.touch(this);
+    return fd;
+  }
+
+  /** An O_PATH fd of this file, verified to be the inode of the lookup; the caller closes
+   * it (unless it is this directory's own cached fd: see `owned`). */
+  private pathFd(): { fd: number; owned: boolean } | number {
+    if (this.isDir() || !this.parent) {
+      const fd = this.isDir() ? this.dirFd() : this.fd;
+      return fd < 0 ? fd : { fd, owned: false };
+    }
+    const pfd = this.parent.dirFd();
+    if (pfd < 0) return pfd;
+    const fd = host().sb_h_openat(pfd, binaryToCString(this.name), L.O_PATH | L.O_NOFOLLOW, 0);
+    if (fd < 0) return fd;
+    const st = hostStat(fd, null);
+    if (typeof st === "number" || !sameFile(st, this.st)) {
+      host().sb_h_close(fd);
+      return -E.ESTALE;
+    }
+    return { fd, owned: true };
+  }
+
+  private withPathFd(fn: (fd: number) => number): number {
+    const p = this.pathFd();
+    if (typeof p === "number") return p;
+    try {
+      return fn(p.fd);
+    } finally {
+      if (p.owned) host().sb_h_close(p.fd);
+    }
+  }
+
+  private makeChild(name: string, st: Stat, fd: number): Inode {
+    if ((st.mode & L.S_IFMT) === L.S_IFDIR && st.dev !== this.st.dev && DENIED_FS_MAGIC.has(fsMagic(fd))) {
+      host().sb_h_close(fd);
+      return new HiddenDirInode(this.fs, st);
+    }
+    const child = new HostInode(this.fs, this, name, st);
+    if (fd >= 0) {
+      child.fd = fd;
+      this.fs.touch(child);
+    }
+    return child;
   }
 
   override lookup(name: string): Inode | number {
-    if (this.dirFd < 0) return -E.ENOTDIR;
-    const st = hostStat(this.dirFd, name);
+    if (!this.isDir()) return -E.ENOTDIR;
+    const dfd = this.dirFd();
+    if (dfd < 0) return dfd;
+    const st = hostStat(dfd, name);
     if (typeof st === "number") return st;
     let fd = -1;
     if ((st.mode & L.S_IFMT) === L.S_IFDIR) {
-      fd = host().sb_h_openat(this.dirFd, binaryToCString(name), O_PATH_DIR, 0);
+      fd = host().sb_h_openat(dfd, binaryToCString(name), O_PATH_DIR, 0);
       if (fd < 0) return fd;
-      if (st.dev !== this.st.dev && DENIED_FS_MAGIC.has(fsMagic(fd))) {
+      const st2 = hostStat(fd, null);
+      if (typeof st2 === "number" || !sameFile(st, st2)) {
+        // Swapped between the two calls: report what is there now as missing.
         host().sb_h_close(fd);
-        return new HiddenDirInode(this.fs, st);
+        return -E.ENOENT;
       }
     }
-    return new HostInode(this.fs, this, name, st, fd);
+    return this.makeChild(name, st, fd);
+  }
+
+  override revalidate(name: string, cached: Inode): Inode | number {
+    const dfd = this.dirFd();
+    if (dfd < 0) return dfd;
+    const st = hostStat(dfd, name);
+    if (typeof st === "number") return st;
+    if (cached instanceof HostInode && sameFile(st, cached.st)) {
+      cached.st = st;
+      return cached;
+    }
+    if (cached instanceof HiddenDirInode && st.ino === cached.attrs().ino) return cached;
+    return this.lookup(name);
   }
 
   override readdir(): DirEntry[] | number {
-    if (this.dirFd < 0) return -E.ENOTDIR;
-    const fd = host().sb_h_openat(this.dirFd, binaryToCString("."), L.O_RDONLY | L.O_DIRECTORY, 0);
+    const dfd = this.dirFd();
+    if (dfd < 0) return dfd;
+    const fd = host().sb_h_openat(dfd, binaryToCString("."), L.O_RDONLY | L.O_DIRECTORY | L.O_NOFOLLOW, 0);
     if (fd < 0) return fd;
     const out: DirEntry[] = [];
     const buf = new Uint8Array(32768);
@@ -199,21 +375,57 @@ export class HostInode extends Inode {
 
   override readlink(): string | number {
     if (!this.isSymlink()) return -E.EINVAL;
+    const pfd = this.parent ? this.parent.dirFd() : -E.EINVAL;
+    if (pfd < 0) return pfd;
     const buf = new Uint8Array(4096);
-    const n = host().sb_h_readlinkat(this.parent!.dirFd, binaryToCString(this.name), buf, buf.length);
+    const n = host().sb_h_readlinkat(pfd, binaryToCString(this.name), buf, buf.length);
     if (n < 0) return n;
     return bytesToBinary(buf.subarray(0, n));
   }
 
-  /** A host fd for this file opened with flags (O_NOFOLLOW always). */
+  /** A new host fd for this regular file opened with flags. The file is first opened
+   * O_PATH | O_NOFOLLOW and checked to be the regular file of the lookup; only then is it
+   * reopened through that fd, so no host FIFO or device is ever opened, even if the host
+   * swaps the name meanwhile. */
   openHost(flags: number): number {
-    if (this.dirFd >= 0) {
-      return host().sb_h_openat(this.dirFd, binaryToCString("."), flags & ~L.O_CREAT, 0);
+    flags &= L.O_ACCMODE | L.O_DIRECT | L.O_SYNC | L.O_DSYNC | L.O_NOATIME | L.O_LARGEFILE;
+    const h = host();
+    let pfd = this.fd;
+    let owned = false;
+    if (this.parent) {
+      const dfd = this.parent.dirFd();
+      if (dfd < 0) return dfd;
+      pfd = h.sb_h_openat(dfd, binaryToCString(this.name), L.O_PATH | L.O_NOFOLLOW, 0);
+      if (pfd < 0) return pfd;
+      owned = true;
     }
-    return host().sb_h_openat(this.parent!.dirFd, binaryToCString(this.name), flags | L.O_NOFOLLOW, 0);
+    const st = hostStat(pfd, null);
+    let fd: number;
+    if (typeof st === "number") fd = st;
+    else if (!sameFile(st, this.st) || (st.mode & L.S_IFMT) !== L.S_IFREG) fd = -E.ESTALE;
+    else fd = h.sb_h_reopen(pfd, flags);
+    if (owned) h.sb_h_close(pfd);
+    if (fd >= 0 && typeof st !== "number" && !this.fs.dentryCache) this.st = st;
+    return fd;
   }
 
-  open(flags: number, path: VfsPath): FileDescription | number {
+  /** The shared read-only host fd (one more user), or -errno. */
+  acquireReadFd(): number {
+    if (this.readFd < 0) {
+      const fd = this.openHost(L.O_RDONLY);
+      if (fd < 0) return fd;
+      this.readFd = fd;
+    }
+    this.fdUsers++;
+    this.fs.touch(this);
+    return this.readFd;
+  }
+
+  releaseReadFd(): void {
+    this.fdUsers--;
+  }
+
+  open(flags: number, path: VfsPath, task?: unknown): FileDescription | number {
     const acc = flags & L.O_ACCMODE;
     if (this.fs.readonly && (acc !== L.O_RDONLY || (flags & L.O_TRUNC))) return -E.EROFS;
     const fmt = this.st.mode & L.S_IFMT;
@@ -221,70 +433,245 @@ export class HostInode extends Inode {
       if (acc !== L.O_RDONLY) return -E.EISDIR;
       return new HostDirFile(flags, path, this);
     }
+    // Host FIFOs and devices are never opened: they behave as the sandbox's own.
+    if (fmt === L.S_IFIFO) return openFifo(this, flags, path, task);
+    if (fmt === L.S_IFCHR || fmt === L.S_IFBLK) {
+      return openDevice(this.st.rdev, fmt === L.S_IFBLK, flags, path, task);
+    }
     if (fmt !== L.S_IFREG) return -E.ENXIO;
-    const hostFlags = acc | (flags & (L.O_TRUNC | L.O_APPEND | L.O_DIRECT | L.O_SYNC | L.O_DSYNC | L.O_NOATIME));
+    if (acc === L.O_RDONLY) {
+      const fd = this.acquireReadFd();
+      if (fd < 0) return fd;
+      return new HostRegularFile(flags, path, this, fd, true);
+    }
+    const hostFlags = acc | (flags & (L.O_DIRECT | L.O_SYNC | L.O_DSYNC | L.O_NOATIME));
     const fd = this.openHost(hostFlags);
     if (fd < 0) return fd;
-    return new HostRegularFile(flags, path, this, fd);
+    return new HostRegularFile(flags, path, this, fd, false);
   }
 
   override mappable(): Mappable | null {
     if (!this.isRegular()) return null;
-    const key = `${this.st.dev}:${this.st.ino}`;
+    const st = this.stat();
+    const key = `${st.dev}:${st.ino}`;
     let c = this.fs.caches.get(key);
-    if (!c || c.stale(this.st)) {
+    if (!c || c.stale(st)) {
       c = new HostPageCache(this, this.fs.memfile);
       this.fs.caches.set(key, c);
     }
     return c;
   }
 
+  // ---- changes (writable bind mounts only; the VFS refuses them on read-only mounts) ----
+
   override setattr(a: SetAttr): number {
     if (this.fs.readonly) return -E.EROFS;
     const h = host();
-    const dirfd = this.dirFd >= 0 ? this.dirFd : this.parent!.dirFd;
-    const name = binaryToCString(this.dirFd >= 0 ? "" : this.name);
-    const flags = this.dirFd >= 0 ? L.AT_EMPTY_PATH : L.AT_SYMLINK_NOFOLLOW;
-    if (a.mode !== undefined) {
-      const fd = this.openHost(L.O_PATH);
-      if (fd < 0) return fd;
-      const rc = h.sb_h_fchmodat(this.isSymlink() ? -1 : fd, EMPTY, a.mode & 0o7777, 0);
+    const rc = this.withPathFd((fd) => {
+      if (a.size !== undefined) {
+        if (!this.isRegular()) return this.isDir() ? -E.EISDIR : -E.EINVAL;
+        const wfd = this.openHost(L.O_WRONLY);
+        if (wfd < 0) return wfd;
+        const r = h.sb_h_ftruncate(wfd, a.size);
+        h.sb_h_close(wfd);
+        if (r < 0) return r;
+      }
+      if (a.uid !== undefined || a.gid !== undefined) {
+        const r = h.sb_h_fchownat(fd, EMPTY, a.uid ?? -1, a.gid ?? -1, L.AT_EMPTY_PATH);
+        if (r < 0) return r;
+      }
+      if (a.mode !== undefined) {
+        if (this.isSymlink()) return -E.EOPNOTSUPP;
+        const r = h.sb_h_fchmod_fd(fd, a.mode & 0o7777);
+        if (r < 0) return r;
+      }
+      if (a.atimeNs !== undefined || a.mtimeNs !== undefined) {
+        const OMIT = (1 << 30) - 2;
+        const t = new Float64Array([
+          a.atimeNs === undefined ? 0 : Math.floor(a.atimeNs / 1e9),
+          a.atimeNs === undefined ? OMIT : a.atimeNs % 1e9,
+          a.mtimeNs === undefined ? 0 : Math.floor(a.mtimeNs / 1e9),
+          a.mtimeNs === undefined ? OMIT : a.mtimeNs % 1e9,
+        ]);
+        const r = h.sb_h_utimensat(fd, EMPTY, new Uint8Array(t.buffer), L.AT_EMPTY_PATH);
+        if (r < 0) return r;
+      }
+      const st = hostStat(fd, null);
+      if (typeof st !== "number") this.st = st;
+      return 0;
+    });
+    return rc;
+  }
+
+  /** After creating `name` in this directory: sets owner and exact mode (the sentry's own
+   * umask must not apply) on an fd of the new file, and returns its inode. */
+  private finishCreate(name: string, fd: number, mode: number | null, owner: Owner): Inode | number {
+    const h = host();
+    if (mode !== null) h.sb_h_fchmod_fd(fd, mode & 0o7777);
+    if (owner.uid !== h.sb_h_getuid() || owner.gid !== h.sb_h_getgid()) {
+      // Best effort: an unprivileged sentry cannot give files away.
+      h.sb_h_fchownat(fd, EMPTY, owner.uid, owner.gid, L.AT_EMPTY_PATH);
+    }
+    const st = hostStat(fd, null);
+    if (typeof st === "number") {
       h.sb_h_close(fd);
-      if (rc < 0) return rc;
+      return st;
     }
-    if (a.uid !== undefined || a.gid !== undefined) {
-      const rc = h.sb_h_fchownat(dirfd, name, a.uid ?? -1, a.gid ?? -1, flags);
-      if (rc < 0) return rc;
-    }
-    if (a.size !== undefined) {
-      const fd = this.openHost(L.O_WRONLY);
-      if (fd < 0) return fd;
-      const rc = h.sb_h_ftruncate(fd, a.size);
-      h.sb_h_close(fd);
-      if (rc < 0) return rc;
-    }
-    if (a.atimeNs !== undefined || a.mtimeNs !== undefined) {
-      const OMIT = (1 << 30) - 2;
-      const t = new Float64Array([
-        a.atimeNs === undefined ? 0 : Math.floor(a.atimeNs / 1e9),
-        a.atimeNs === undefined ? OMIT : a.atimeNs % 1e9,
-        a.mtimeNs === undefined ? 0 : Math.floor(a.mtimeNs / 1e9),
-        a.mtimeNs === undefined ? OMIT : a.mtimeNs % 1e9,
-      ]);
-      const rc = h.sb_h_utimensat(dirfd, name, new Uint8Array(t.buffer), flags);
-      if (rc < 0) return rc;
-    }
-    this.stat();
+    const isDir = (st.mode & L.S_IFMT) === L.S_IFDIR;
+    if (!isDir) h.sb_h_close(fd);
+    return this.makeChild(name, st, isDir ? fd : -1);
+  }
+
+  private writableDirFd(): number {
+    if (this.fs.readonly) return -E.EROFS;
+    if (!this.isDir()) return -E.ENOTDIR;
+    return this.dirFd();
+  }
+
+  override create(name: string, mode: number, owner: Owner): Inode | number {
+    const dfd = this.writableDirFd();
+    if (dfd < 0) return dfd;
+    const fd = host().sb_h_openat(dfd, binaryToCString(name), L.O_CREAT | L.O_EXCL | L.O_WRONLY | L.O_NOFOLLOW, mode & 0o7777);
+    if (fd < 0) return fd;
+    return this.finishCreate(name, fd, mode, owner);
+  }
+
+  override mkdir(name: string, mode: number, owner: Owner): Inode | number {
+    const dfd = this.writableDirFd();
+    if (dfd < 0) return dfd;
+    const cname = binaryToCString(name);
+    const rc = host().sb_h_mkdirat(dfd, cname, mode & 0o7777);
+    if (rc < 0) return rc;
+    const fd = host().sb_h_openat(dfd, cname, O_PATH_DIR, 0);
+    if (fd < 0) return fd;
+    return this.finishCreate(name, fd, mode, owner);
+  }
+
+  override mknod(name: string, mode: number, _rdev: number, owner: Owner): Inode | number {
+    const dfd = this.writableDirFd();
+    if (dfd < 0) return dfd;
+    const fmt = mode & L.S_IFMT;
+    if (fmt === L.S_IFREG || fmt === 0) return this.create(name, mode, owner);
+    // Device nodes are the sandbox's business, never the host's.
+    if (fmt !== L.S_IFIFO && fmt !== L.S_IFSOCK) return -E.EPERM;
+    const cname = binaryToCString(name);
+    const rc = host().sb_h_mknodat(dfd, cname, fmt | (mode & 0o7777), 0);
+    if (rc < 0) return rc;
+    const fd = host().sb_h_openat(dfd, cname, L.O_PATH | L.O_NOFOLLOW, 0);
+    if (fd < 0) return fd;
+    return this.finishCreate(name, fd, mode, owner);
+  }
+
+  override symlink(name: string, target: string, owner: Owner): Inode | number {
+    const dfd = this.writableDirFd();
+    if (dfd < 0) return dfd;
+    const cname = binaryToCString(name);
+    const rc = host().sb_h_symlinkat(binaryToCString(target), dfd, cname);
+    if (rc < 0) return rc;
+    const fd = host().sb_h_openat(dfd, cname, L.O_PATH | L.O_NOFOLLOW, 0);
+    if (fd < 0) return fd;
+    return this.finishCreate(name, fd, null, owner);
+  }
+
+  override link(name: string, target: Inode): number {
+    const dfd = this.writableDirFd();
+    if (dfd < 0) return dfd;
+    if (!(target instanceof HostInode) || target.fs !== this.fs) return -E.EXDEV;
+    if (!target.parent) return -E.EPERM;
+    const tfd = target.parent.dirFd();
+    if (tfd < 0) return tfd;
+    const before = hostStat(tfd, target.name);
+    if (typeof before === "number") return before;
+    if (!sameFile(before, target.st)) return -E.ENOENT;
+    const rc = host().sb_h_linkat(tfd, binaryToCString(target.name), dfd, binaryToCString(name), 0);
+    if (rc < 0) return rc;
+    const st = hostStat(dfd, name);
+    if (typeof st !== "number") target.st = st;
     return 0;
   }
 
-  override create(_name: string, _mode: number, _owner: Owner): Inode | number {
-    return this.fs.readonly ? -E.EROFS : -E.EPERM;
+  override unlink(name: string): number {
+    const dfd = this.writableDirFd();
+    if (dfd < 0) return dfd;
+    const st = hostStat(dfd, name);
+    if (typeof st === "number") return st;
+    if ((st.mode & L.S_IFMT) === L.S_IFDIR) return -E.EISDIR;
+    return host().sb_h_unlinkat(dfd, binaryToCString(name), 0);
+  }
+
+  override rmdir(name: string): number {
+    const dfd = this.writableDirFd();
+    if (dfd < 0) return dfd;
+    return host().sb_h_unlinkat(dfd, binaryToCString(name), L.AT_REMOVEDIR);
+  }
+
+  override rename(oldName: string, newDir: Inode, newName: string, flags: number): number {
+    const dfd = this.writableDirFd();
+    if (dfd < 0) return dfd;
+    if (!(newDir instanceof HostInode) || newDir.fs !== this.fs) return -E.EXDEV;
+    const nfd = newDir.writableDirFd();
+    if (nfd < 0) return nfd;
+    return host().sb_h_renameat2(dfd, binaryToCString(oldName), nfd, binaryToCString(newName), flags);
+  }
+
+  // ---- extended attributes ----
+
+  private xattrFd(): number {
+    // Only regular files and directories carry user xattrs; through an O_PATH fd of the
+    // exact inode.
+    if (!this.isRegular() && !this.isDir()) return -E.EPERM;
+    return 0;
+  }
+
+  override getxattr(name: string): Uint8Array | number {
+    const ok = this.xattrFd();
+    if (ok < 0) return ok === -E.EPERM ? -E.ENODATA : ok;
+    let out: Uint8Array | number = -E.ENODATA;
+    const rc = this.withPathFd((fd) => {
+      const cname = binaryToCString(name);
+      const n = host().sb_h_fdgetxattr(fd, cname, new Uint8Array(0), 0);
+      if (n < 0) return n;
+      const buf = new Uint8Array(n);
+      const m = host().sb_h_fdgetxattr(fd, cname, buf, n);
+      if (m < 0) return m;
+      out = buf.subarray(0, m);
+      return 0;
+    });
+    return rc < 0 ? rc : out;
+  }
+
+  override setxattr(name: string, value: Uint8Array, flags: number): number {
+    if (this.fs.readonly) return -E.EROFS;
+    const ok = this.xattrFd();
+    if (ok < 0) return ok;
+    return this.withPathFd((fd) => host().sb_h_fdsetxattr(fd, binaryToCString(name), value, value.length, flags));
+  }
+
+  override listxattr(): string[] | number {
+    if (!this.isRegular() && !this.isDir()) return [];
+    let out: string[] = [];
+    const rc = this.withPathFd((fd) => {
+      const n = host().sb_h_fdlistxattr(fd, new Uint8Array(0), 0);
+      if (n < 0) return n;
+      const buf = new Uint8Array(n);
+      const m = host().sb_h_fdlistxattr(fd, buf, n);
+      if (m < 0) return m;
+      out = bytesToBinary(buf.subarray(0, m)).split("\0").filter((s) => s.length > 0);
+      return 0;
+    });
+    return rc < 0 ? rc : out;
+  }
+
+  override removexattr(name: string): number {
+    if (this.fs.readonly) return -E.EROFS;
+    const ok = this.xattrFd();
+    if (ok < 0) return ok;
+    return this.withPathFd((fd) => host().sb_h_fdremovexattr(fd, binaryToCString(name)));
   }
 }
 
 /** Where a host pseudo-filesystem is mounted: an empty, read-only directory. */
-class HiddenDirInode extends Inode {
+export class HiddenDirInode extends Inode {
   constructor(readonly fs: HostFS, private readonly st: Stat) {
     super();
   }
@@ -297,9 +684,30 @@ class HiddenDirInode extends Inode {
   override readdir(): DirEntry[] | number {
     return [{ name: ".", ino: this.st.ino, type: 4 }, { name: "..", ino: this.st.ino, type: 4 }];
   }
+  override create(): Inode | number {
+    return -E.EACCES;
+  }
+  override mkdir(): Inode | number {
+    return -E.EACCES;
+  }
+  override mknod(): Inode | number {
+    return -E.EACCES;
+  }
+  override symlink(): Inode | number {
+    return -E.EACCES;
+  }
+  override unlink(): number {
+    return -E.ENOENT;
+  }
+  override rmdir(): number {
+    return -E.ENOENT;
+  }
+  override rename(): number {
+    return -E.ENOENT;
+  }
   open(flags: number, path: VfsPath): FileDescription | number {
     if ((flags & L.O_ACCMODE) !== L.O_RDONLY) return -E.EISDIR;
-    return new HostDirFile(flags, path, this as unknown as HostInode);
+    return new HostDirFile(flags, path, this);
   }
 }
 
@@ -308,12 +716,18 @@ class HiddenDirInode extends Inode {
 export class HostRegularFile extends FileDescription {
   private iovBuf = new Float64Array(128);
 
-  constructor(flags: number, path: VfsPath, readonly hostInode: HostInode, readonly fd: number) {
+  constructor(
+    flags: number,
+    path: VfsPath,
+    readonly hostInode: HostInode,
+    readonly fd: number,
+    /** fd is the inode's shared read-only fd (not ours to close). */
+    private readonly shared: boolean,
+  ) {
     super(flags, path, hostInode);
   }
 
   override read(io: UserIO, off: number): number {
-    if (!this.readable) return -E.EBADF;
     const pos = off >= 0 ? off : this.offset;
     const ranges = io.memRanges(true, 0, io.total);
     if (typeof ranges === "number") return ranges;
@@ -323,15 +737,16 @@ export class HostRegularFile extends FileDescription {
   }
 
   override write(io: UserIO, off: number): number {
-    if (!this.writable) return -E.EBADF;
     const ranges = io.memRanges(false, 0, io.total);
     if (typeof ranges === "number") return ranges;
-    const pos = this.append ? -1 : off >= 0 ? off : this.offset;
-    const n = this.hostIo(ranges, pos, true);
-    if (n > 0) {
-      if (this.append) this.offset = this.hostInode.stat().size;
-      else if (off < 0) this.offset += n;
+    let pos = off >= 0 ? off : this.offset;
+    if (this.append) {
+      const st = hostStat(this.fd, null);
+      if (typeof st === "number") return st;
+      pos = st.size;
     }
+    const n = this.hostIo(ranges, pos, true);
+    if (n > 0 && (off < 0 || this.append)) this.offset = pos + n;
     return n;
   }
 
@@ -356,11 +771,22 @@ export class HostRegularFile extends FileDescription {
   }
 
   override stat(): Stat | number {
-    return hostStat(this.fd, null);
+    // Through the overlay, the inode the guest sees is the overlay's.
+    if (this.inode !== this.hostInode) return this.inode!.stat();
+    const st = hostStat(this.fd, null);
+    return st;
+  }
+
+  override seek(off: number, whence: number): number {
+    if (whence === SEEK_DATA || whence === SEEK_HOLE) {
+      const r = host().sb_h_lseek(this.fd, off, whence);
+      if (r >= 0) this.offset = r;
+      return r;
+    }
+    return super.seek(off, whence);
   }
 
   override truncate(len: number): number {
-    if (!this.writable) return -E.EINVAL;
     return host().sb_h_ftruncate(this.fd, len);
   }
 
@@ -377,12 +803,13 @@ export class HostRegularFile extends FileDescription {
   }
 
   protected override release(): void {
-    host().sb_h_close(this.fd);
+    if (this.shared) this.hostInode.releaseReadFd();
+    else host().sb_h_close(this.fd);
   }
 }
 
 export class HostDirFile extends FileDescription {
-  constructor(flags: number, path: VfsPath, inode: HostInode) {
+  constructor(flags: number, path: VfsPath, inode: Inode) {
     super(flags, path, inode);
   }
   override read(): number {
@@ -394,7 +821,7 @@ export class HostDirFile extends FileDescription {
 }
 
 /** The pages of a host file, filled from the host on first use (64 KiB at a time) and
- * shared by every mapping of it. */
+ * shared by every mapping of it. Writes through a shared mapping stay in the sandbox. */
 export class HostPageCache implements Mappable {
   private chunks = new Map<number, number>();
   private fd = -1;
@@ -403,7 +830,7 @@ export class HostPageCache implements Mappable {
   readonly identity: MappableIdentity;
 
   constructor(readonly inode: HostInode, readonly memfile: MemoryFile) {
-    const st = inode.cachedStat();
+    const st = inode.attrs();
     this.size = st.size;
     this.mtimeNs = st.mtimeNs;
     this.identity = { path: "", dev: st.dev, ino: st.ino };
