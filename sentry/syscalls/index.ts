@@ -1,5 +1,10 @@
 // Every syscall family, assembled into the table (table.ts).
 import { fsSyscalls } from "./sys_fs.ts";
+import { fsmetaSyscalls } from "./sys_fsmeta.ts";
+import { inotifySyscalls } from "./sys_inotify.ts";
+import { lockSyscalls } from "./sys_locks.ts";
+import { memfdSyscalls } from "./sys_memfd.ts";
+import { xattrSyscalls } from "./sys_xattr.ts";
 import { futexSyscalls } from "./sys_futex.ts";
 import { miscSyscalls } from "./sys_misc.ts";
 import { mmSyscalls } from "./sys_mm.ts";
@@ -21,6 +26,11 @@ export const FAMILIES: SyscallDef[][] = [
   timeSyscalls,
   futexSyscalls,
   fsSyscalls,
+  fsmetaSyscalls,
+  xattrSyscalls,
+  lockSyscalls,
+  inotifySyscalls,
+  memfdSyscalls,
   miscSyscalls,
   pipeSyscalls,
   pollSyscalls,
