@@ -9,6 +9,7 @@ import { defaultRlimits, SigHand, Task, TaskState, ThreadGroup } from "./kernel/
 import { execve } from "./loader/exec.ts";
 import { MM } from "./mm/mm.ts";
 import { HostFS } from "./fs/host/hostfs.ts";
+import { Overlay } from "./fs/overlay/overlay.ts";
 import { stdioFiles } from "./fs/host/stream.ts";
 import { devptsOf } from "./fs/devpts/devpts.ts";
 import type { HostConsole } from "./kernel/tty/host.ts";
@@ -16,7 +17,7 @@ import { setControllingTty } from "./kernel/tty/jobs.ts";
 import { buildSyscallTable } from "./syscalls/index.ts";
 import { FdTable } from "./vfs/fdtable.ts";
 import { Dentry, type FileSystem, type Inode } from "./vfs/inode.ts";
-import { Mount, MNT_READONLY, MountNamespace, type VfsPath } from "./vfs/mount.ts";
+import { Mount, MNT_NODEV, MNT_NOEXEC, MNT_NOSUID, MNT_READONLY, MountNamespace, type VfsPath } from "./vfs/mount.ts";
 import { type FsContext, Resolver } from "./vfs/resolve.ts";
 import { BLOCK } from "./kernel/task.ts";
 import { textToBinary } from "./util/bytes.ts";
@@ -55,6 +56,8 @@ export interface SandboxSpec {
   rootReadonly: boolean;
   /** Writes to the root go to an in-memory layer on top of it (cordon do's default). */
   overlay?: boolean;
+  /** Size limit of that layer in bytes (default: defaultOverlaySize). */
+  overlaySize?: number;
   mounts: MountSpec[];
   hostname: string;
   platform: "trap" | "ptrace";
@@ -88,32 +91,42 @@ export class Sandbox {
     k.syscalls = buildSyscallTable();
     const rootFs = this.openRootFs();
     const rootDentry = new Dentry("", null, rootFs.root);
-    const rootMount = new Mount(rootFs, rootDentry, null, null, spec.rootReadonly ? MNT_READONLY : 0);
+    const rootFlags = spec.rootReadonly && !spec.overlay ? MNT_READONLY : 0;
+    const rootMount = new Mount(rootFs, rootDentry, null, null, rootFlags, rootFs instanceof Overlay ? rootFs.mountOptions() : "");
     k.mounts = new MountNamespace(rootMount);
     this.root = { mount: rootMount, dentry: rootDentry };
     for (const m of spec.mounts) this.mount(m);
   }
 
-  private openRootFs(): HostFS {
-    const fs = HostFS.open(textToBinary(this.spec.rootfs), this.kernel.memfile, this.spec.rootReadonly);
+  /** The root filesystem: the host tree (never written when rootReadonly), under an
+   * in-memory overlay when spec.overlay. */
+  private openRootFs(): HostFS | Overlay {
+    const spec = this.spec;
+    const fs = HostFS.open(textToBinary(spec.rootfs), this.kernel.memfile, {
+      readonly: spec.rootReadonly || spec.overlay === true,
+      revalidate: false,
+    });
     if (typeof fs === "number") {
-      throw new SandboxError(`root filesystem ${this.spec.rootfs}: ${errnoText(fs)}`);
+      throw new SandboxError(`root filesystem ${spec.rootfs}: ${errnoText(fs)}`);
     }
-    return fs;
+    if (!fs.root.isDir()) throw new SandboxError(`root filesystem ${spec.rootfs}: not a directory`);
+    if (!spec.overlay) return fs;
+    const limit = spec.overlaySize ?? defaultOverlaySize(spec.memoryLimit);
+    return new Overlay(this.kernel.memfile, fs.root, { maxBytes: limit });
   }
 
-  /** Mounts m at its destination (which must exist in the tree). */
+  /** Mounts m at its destination. A destination missing from the tree is created (a
+   * directory, or an empty file for a file bind mount) in the filesystem that holds its
+   * parent: the overlay's upper layer, never the host's root. */
   mount(m: MountSpec): void {
     const k = this.kernel;
-    const dest = this.resolve(m.destination);
-    if (typeof dest === "number") {
-      throw new SandboxError(`mount ${m.destination}: ${errnoText(dest)}`);
-    }
     let made: { fs: FileSystem; root: Dentry; flags: number; options?: string } | number;
     const ro = m.options.includes("ro") ? MNT_READONLY : 0;
+    let fileMount = false;
     if (m.type === "bind") {
-      const fs = HostFS.open(textToBinary(m.source), k.memfile, ro !== 0);
+      const fs = HostFS.open(textToBinary(m.source), k.memfile, { readonly: ro !== 0, revalidate: true });
       if (typeof fs === "number") throw new SandboxError(`mount ${m.source}: ${errnoText(fs)}`);
+      fileMount = !fs.root.isDir();
       made = { fs, root: new Dentry("", null, fs.root), flags: ro };
     } else {
       const factory = FILESYSTEMS.get(m.type);
@@ -122,7 +135,45 @@ export class Sandbox {
       if (typeof made === "number") throw new SandboxError(`mount ${m.destination}: ${errnoText(made)}`);
       made.flags |= ro;
     }
+    for (const o of m.options) {
+      if (o === "nosuid") made.flags |= MNT_NOSUID;
+      else if (o === "nodev") made.flags |= MNT_NODEV;
+      else if (o === "noexec") made.flags |= MNT_NOEXEC;
+    }
+    const dest = this.makeMountPoint(m.destination, fileMount);
+    if (typeof dest === "number") {
+      throw new SandboxError(`mount ${m.destination}: ${errnoText(dest)}`);
+    }
+    if (fileMount === dest.dentry.inode.isDir()) {
+      throw new SandboxError(`mount ${m.destination}: ${fileMount ? "is a directory" : "not a directory"}`);
+    }
     k.mounts.mount(made.fs, made.root, dest, made.flags, made.options ?? "");
+  }
+
+  /** Resolves a mount destination, creating what is missing (as root, mode 755). */
+  private makeMountPoint(path: string, file: boolean): VfsPath | number {
+    const found = this.resolve(path);
+    if (found !== -E.ENOENT) return found;
+    const ctx: FsContext = { root: this.root, cwd: this.root, umask: 0o022, ns: this.kernel.mounts };
+    const r = new Resolver(ctx, Creds.root());
+    const parts = textToBinary(path).split("/").filter((s) => s.length > 0);
+    let cur = this.root;
+    for (let i = 0; i < parts.length; i++) {
+      const last = i === parts.length - 1;
+      const next = r.resolve(cur, parts[i], { follow: true });
+      if (typeof next !== "number") {
+        cur = next;
+        continue;
+      }
+      if (next !== -E.ENOENT) return next;
+      if (cur.mount.readonly) return -E.EROFS;
+      const dir = cur.dentry.inode;
+      const owner = { uid: 0, gid: 0 };
+      const made = last && file ? dir.create(parts[i], 0o644, owner) : dir.mkdir(parts[i], 0o755, owner);
+      if (typeof made === "number") return made;
+      cur = { mount: cur.mount, dentry: cur.dentry.added(parts[i], made) };
+    }
+    return cur;
   }
 
   /** Resolves a path in the sandbox (as root, from /). */
@@ -213,6 +264,19 @@ export class Sandbox {
   run(): number {
     return this.kernel.run();
   }
+}
+
+/** The overlay's default size limit: half the sandbox's memory limit, else 2 GiB, and
+ * never more than half the host's memory. */
+export function defaultOverlaySize(memoryLimit?: number): number {
+  let host = Infinity;
+  try {
+    host = Deno.systemMemoryInfo().total / 2;
+  } catch {
+    // Not allowed to ask: keep the other bounds.
+  }
+  const base = memoryLimit !== undefined && memoryLimit !== Infinity ? memoryLimit / 2 : 2 * 2 ** 30;
+  return Math.floor(Math.min(base, host));
 }
 
 export function errnoText(rc: number): string {
