@@ -147,9 +147,12 @@ export function compareTranscripts(
   return problems.join("\n");
 }
 
-/** A scratch directory with the input file every program receives as argv[1]. */
+/** A scratch directory with the input file every program receives as argv[1]. It is not
+ * under /tmp: `cordon do` mounts a tmpfs of its own there, which would hide it. */
 export function makeFixture(): { dir: string; input: string } {
-  const dir = Deno.makeTempDirSync({ prefix: "cordon-conformance-" });
+  const parent = `${REPO_ROOT}tests/build/fixtures`;
+  Deno.mkdirSync(parent, { recursive: true });
+  const dir = Deno.makeTempDirSync({ dir: parent, prefix: "cordon-conformance-" });
   const input = `${dir}/input.txt`;
   Deno.writeTextFileSync(input, "hello, conformance file\n");
   return { dir, input };
