@@ -49,6 +49,18 @@ static inline const char *errno_name(int error) {
   case ECONNREFUSED: return "ECONNREFUSED";
   case EALREADY: return "EALREADY";
   case EINPROGRESS: return "EINPROGRESS";
+  case E2BIG: return "E2BIG";
+  case EXDEV: return "EXDEV";
+  case EFBIG: return "EFBIG";
+  case ENOSPC: return "ENOSPC";
+  case EROFS: return "EROFS";
+  case EMLINK: return "EMLINK";
+  case ENAMETOOLONG: return "ENAMETOOLONG";
+  case ENOTEMPTY: return "ENOTEMPTY";
+  case ENODATA: return "ENODATA";
+  case EOVERFLOW: return "EOVERFLOW";
+  case EDEADLK: return "EDEADLK";
+  case ETXTBSY: return "ETXTBSY";
   default: {
     static char unknown[16];
     snprintf(unknown, sizeof unknown, "errno %d", error);
