@@ -180,6 +180,16 @@ export class HostStreamFile extends FileDescription {
     }
   }
 
+  /** What /proc/pid/fd shows for it: the host's paths are not the guest's business. */
+  get procName(): string {
+    const st = this.stat();
+    if (typeof st === "number") return "host:[0]";
+    if (this.kind === "pipe") return `pipe:[${st.ino}]`;
+    if (this.kind === "socket") return `socket:[${st.ino}]`;
+    if ((st.mode & L.S_IFMT) === L.S_IFCHR && st.rdev === 0x103) return "/dev/null";
+    return `host:[${st.ino}]`;
+  }
+
   /** A new description of the same host stream (opening /proc/self/fd/N, /dev/stdin). */
   reopen(flags: number): FileDescription | number {
     const acc = flags & L.O_ACCMODE;
