@@ -17,7 +17,7 @@ import {
   IN_MODIFY,
   IN_OPEN,
 } from "../vfs/fsnotify.ts";
-import { Dentry, type Inode, type Owner, type Stat } from "../vfs/inode.ts";
+import { Dentry, type Inode, type Owner, type Stat, type Timespec, tsFromNs } from "../vfs/inode.ts";
 import { descriptionReleased, hasLocks } from "../vfs/locks.ts";
 import { MNT_READONLY, pathString, type VfsPath } from "../vfs/mount.ts";
 import { permission, Resolver, type ResolveOptions } from "../vfs/resolve.ts";
@@ -198,8 +198,6 @@ export function openFile(
 ): FileDescription | number {
   if (flags & L.O_PATH) flags &= L.O_PATH | L.O_DIRECTORY | L.O_NOFOLLOW | L.O_CLOEXEC;
   flags |= L.O_LARGEFILE;
-  const acc = flags & L.O_ACCMODE;
-  if (acc === 3 && !(flags & L.O_PATH)) return -E.EINVAL;
   if ((flags & L.O_TMPFILE) === L.O_TMPFILE) return openTmpfile(t, dirfd, path, flags, mode, resolve);
   if ((flags & (L.O_CREAT | L.O_DIRECTORY)) === (L.O_CREAT | L.O_DIRECTORY)) return -E.EINVAL;
   const scoped = resolve.beneath || resolve.inRoot;
@@ -293,6 +291,7 @@ export function openResolved(t: Task, p: VfsPath, flags: number, created: boolea
   const wantsWrite = acc !== L.O_RDONLY || (flags & L.O_TRUNC) !== 0;
   if (inode.isDir() && wantsWrite) return -E.EISDIR;
   if (!created) {
+    // Access mode 3 needs both permissions, like O_RDWR.
     const want = (acc === L.O_RDONLY ? 4 : acc === L.O_WRONLY ? 2 : 6) | (flags & L.O_TRUNC ? 2 : 0);
     const perm = permission(inode, t.creds, want);
     if (perm < 0) return perm;
@@ -421,6 +420,11 @@ function sysLseek(t: Task): number {
 
 // ---- stat ----------------------------------------------------------------------------
 
+function setS64(dv: DataView, o: number, v: number): void {
+  dv.setUint32(o, v >>> 0, true);
+  dv.setInt32(o + 4, Math.floor(v / 4294967296), true);
+}
+
 export function encodeStat(st: Stat): Uint8Array {
   const b = new Uint8Array(144);
   const dv = new DataView(b.buffer);
@@ -438,14 +442,13 @@ export function encodeStat(st: Stat): Uint8Array {
   set64(48, st.size);
   set64(56, st.blksize);
   set64(64, st.blocks);
-  const time = (o: number, ns: number) => {
-    const s = Math.floor(ns / 1e9);
-    set64(o, s);
-    set64(o + 8, ns - s * 1e9);
+  const time = (o: number, ts: Timespec) => {
+    setS64(dv, o, ts.sec);
+    set64(o + 8, ts.nsec);
   };
-  time(72, st.atimeNs);
-  time(88, st.mtimeNs);
-  time(104, st.ctimeNs);
+  time(72, st.atime ?? tsFromNs(st.atimeNs));
+  time(88, st.mtime ?? tsFromNs(st.mtimeNs));
+  time(104, st.ctime ?? tsFromNs(st.ctimeNs));
   return b;
 }
 
@@ -497,7 +500,8 @@ function sysStatx(t: Task): number {
     dv.setUint32(o + 4, Math.floor(v / 4294967296) >>> 0, true);
   };
   let got = STATX_BASIC_STATS | (r.p ? STATX_MNT_ID : 0);
-  if (st.btimeNs !== undefined) got |= STATX_BTIME;
+  const btime = st.btime ?? (st.btimeNs !== undefined ? tsFromNs(st.btimeNs) : undefined);
+  if (btime) got |= STATX_BTIME;
   dv.setUint32(0, got, true);
   dv.setUint32(4, st.blksize, true);
   dv.setUint32(16, st.nlink, true);
@@ -509,15 +513,14 @@ function sysStatx(t: Task): number {
   set64(48, st.blocks);
   // stx_attributes_mask: the attributes this filesystem could report (none set here).
   set64(56, 0x20 /* STATX_ATTR_APPEND... none */ & 0);
-  const ts = (o: number, ns: number) => {
-    const s = Math.floor(ns / 1e9);
-    set64(o, s);
-    dv.setUint32(o + 8, ns - s * 1e9, true);
+  const ts = (o: number, t: Timespec) => {
+    setS64(dv, o, t.sec);
+    dv.setUint32(o + 8, t.nsec, true);
   };
-  ts(64, st.atimeNs);
-  if (st.btimeNs !== undefined) ts(80, st.btimeNs);
-  ts(96, st.ctimeNs);
-  ts(112, st.mtimeNs);
+  ts(64, st.atime ?? tsFromNs(st.atimeNs));
+  if (btime) ts(80, btime);
+  ts(96, st.ctime ?? tsFromNs(st.ctimeNs));
+  ts(112, st.mtime ?? tsFromNs(st.mtimeNs));
   dv.setUint32(128, Math.floor(st.rdev / 256) & 0xfff, true);
   dv.setUint32(132, (st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00), true);
   dv.setUint32(136, Math.floor(st.dev / 256) & 0xfff, true);

@@ -21,7 +21,17 @@ import {
   inodeEvent,
   moveCookie,
 } from "../vfs/fsnotify.ts";
-import { type Dentry, type Inode, RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT, type SetAttr, type StatFs } from "../vfs/inode.ts";
+import {
+  type Dentry,
+  type Inode,
+  RENAME_EXCHANGE,
+  RENAME_NOREPLACE,
+  RENAME_WHITEOUT,
+  type SetAttr,
+  type StatFs,
+  type Timespec,
+  tsFromNs,
+} from "../vfs/inode.ts";
 import { MNT_NOEXEC, MNT_NOSUID, MNT_NODEV, MNT_READONLY, type VfsPath } from "../vfs/mount.ts";
 import { permission } from "../vfs/resolve.ts";
 import {
@@ -380,10 +390,12 @@ function setOwner(t: Task, x: Target, uid: number, gid: number): number {
 const UTIME_NOW = (1 << 30) - 1;
 const UTIME_OMIT = (1 << 30) - 2;
 
-/** times: [atime, mtime] in ns, or UTIME_NOW / UTIME_OMIT markers as -1 / -2; null: both
- * now. */
-function setTimes(t: Task, x: Target, times: [number, number] | null): number {
-  const explicit = times !== null && (times[0] >= 0 || times[1] >= 0);
+/** A time to set: exact, now, or left alone. */
+type TimeArg = Timespec | "now" | "omit";
+
+/** times: [atime, mtime], or null: both now. */
+function setTimes(t: Task, x: Target, times: [TimeArg, TimeArg] | null): number {
+  const explicit = times !== null && (typeof times[0] === "object" || typeof times[1] === "object");
   if (explicit) {
     if (!isOwner(t, x.inode)) return -E.EPERM;
   } else if (!isOwner(t, x.inode)) {
@@ -391,15 +403,15 @@ function setTimes(t: Task, x: Target, times: [number, number] | null): number {
     if (perm < 0) return -E.EACCES;
   }
   if (readonlyTarget(x)) return -E.EROFS;
-  const now = nowNs(t);
+  const now = tsFromNs(nowNs(t));
   const a: SetAttr = {};
-  const pick = (v: number) => (v === -1 ? now : v);
+  const pick = (v: TimeArg) => (v === "now" ? now : v as Timespec);
   if (times === null) {
-    a.atimeNs = now;
-    a.mtimeNs = now;
+    a.atime = now;
+    a.mtime = now;
   } else {
-    if (times[0] !== -2) a.atimeNs = pick(times[0]);
-    if (times[1] !== -2) a.mtimeNs = pick(times[1]);
+    if (times[0] !== "omit") a.atime = pick(times[0]);
+    if (times[1] !== "omit") a.mtime = pick(times[1]);
   }
   const rc = x.inode.setattr(a);
   if (rc < 0) return rc;
@@ -407,19 +419,19 @@ function setTimes(t: Task, x: Target, times: [number, number] | null): number {
   return 0;
 }
 
-function readUtimens(t: Task, addr: number): [number, number] | null | number {
+function readUtimens(t: Task, addr: number): [TimeArg, TimeArg] | null | number {
   if (addr === 0) return null;
   const b = t.mm.copyIn(addr, 32);
   if (typeof b === "number") return b;
   const dv = new DataView(b.buffer);
-  const out: [number, number] = [0, 0];
+  const out: [TimeArg, TimeArg] = ["omit", "omit"];
   for (let i = 0; i < 2; i++) {
     const sec = dv.getInt32(i * 16 + 4, true) * 4294967296 + dv.getUint32(i * 16, true);
     const nsec = dv.getInt32(i * 16 + 12, true) * 4294967296 + dv.getUint32(i * 16 + 8, true);
-    if (nsec === UTIME_NOW) out[i] = -1;
-    else if (nsec === UTIME_OMIT) out[i] = -2;
+    if (nsec === UTIME_NOW) out[i] = "now";
+    else if (nsec === UTIME_OMIT) out[i] = "omit";
     else if (nsec < 0 || nsec >= 1e9) return -E.EINVAL;
-    else out[i] = Math.max(0, sec * 1e9 + nsec);
+    else out[i] = { sec, nsec };
   }
   return out;
 }
@@ -429,7 +441,7 @@ function sysUtimensat(t: Task): number {
   if (flags & ~(L.AT_SYMLINK_NOFOLLOW | L.AT_EMPTY_PATH)) return -E.EINVAL;
   const times = readUtimens(t, t.arg(2));
   if (typeof times === "number") return times;
-  if (times && times[0] === -2 && times[1] === -2) return 0;
+  if (times && times[0] === "omit" && times[1] === "omit") return 0;
   let x: Target | number;
   if (pathAddr === 0) {
     if (flags & L.AT_SYMLINK_NOFOLLOW) return -E.EINVAL;
@@ -442,17 +454,17 @@ function sysUtimensat(t: Task): number {
 }
 
 /** utimes/futimesat: struct timeval[2], or NULL. */
-function timevals(t: Task, addr: number): [number, number] | null | number {
+function timevals(t: Task, addr: number): [TimeArg, TimeArg] | null | number {
   if (addr === 0) return null;
   const b = t.mm.copyIn(addr, 32);
   if (typeof b === "number") return b;
   const dv = new DataView(b.buffer);
-  const out: [number, number] = [0, 0];
+  const out: [TimeArg, TimeArg] = ["omit", "omit"];
   for (let i = 0; i < 2; i++) {
     const sec = dv.getInt32(i * 16 + 4, true) * 4294967296 + dv.getUint32(i * 16, true);
     const usec = dv.getInt32(i * 16 + 12, true) * 4294967296 + dv.getUint32(i * 16 + 8, true);
     if (usec < 0 || usec >= 1e6) return -E.EINVAL;
-    out[i] = Math.max(0, sec * 1e9 + usec * 1000);
+    out[i] = { sec, nsec: usec * 1000 };
   }
   return out;
 }
@@ -467,14 +479,14 @@ function sysFutimesat(t: Task, dirfd: number, pathAddr: number, tvAddr: number):
 
 function sysUtime(t: Task): number {
   const bufAddr = t.arg(1);
-  let times: [number, number] | null = null;
+  let times: [TimeArg, TimeArg] | null = null;
   if (bufAddr !== 0) {
     const b = t.mm.copyIn(bufAddr, 16);
     if (typeof b === "number") return b;
     const dv = new DataView(b.buffer);
     const a = dv.getInt32(4, true) * 4294967296 + dv.getUint32(0, true);
     const m = dv.getInt32(12, true) * 4294967296 + dv.getUint32(8, true);
-    times = [Math.max(0, a * 1e9), Math.max(0, m * 1e9)];
+    times = [{ sec: a, nsec: 0 }, { sec: m, nsec: 0 }];
   }
   const x = pathTarget(t, L.AT_FDCWD, t.arg(0), true, false);
   if (typeof x === "number") return x;

@@ -1,7 +1,7 @@
 // Open file descriptions: what a file descriptor refers to. Shared by dup() and fork(), so
 // the offset and status flags live here.
 import { E } from "../abi/errno.ts";
-import { O_ACCMODE, O_APPEND, O_NONBLOCK, O_RDONLY, O_WRONLY, POLLIN, POLLOUT } from "../abi/linux.ts";
+import { O_ACCMODE, O_APPEND, O_NONBLOCK, O_RDONLY, O_RDWR, O_WRONLY, POLLIN, POLLOUT } from "../abi/linux.ts";
 import type { Mappable } from "../mm/objects.ts";
 import { WaitQueue } from "../util/waitqueue.ts";
 import type { DirEntry, Inode, Stat } from "./inode.ts";
@@ -47,11 +47,15 @@ export abstract class FileDescription {
     this.inode = inode;
   }
 
+  // Access mode 3 (O_RDWR|O_WRONLY) opens a file for ioctls only: neither readable nor
+  // writable.
   get readable(): boolean {
-    return (this.flags & O_ACCMODE) !== O_WRONLY;
+    const acc = this.flags & O_ACCMODE;
+    return acc === O_RDONLY || acc === O_RDWR;
   }
   get writable(): boolean {
-    return (this.flags & O_ACCMODE) !== O_RDONLY;
+    const acc = this.flags & O_ACCMODE;
+    return acc === O_WRONLY || acc === O_RDWR;
   }
   get nonblocking(): boolean {
     return (this.flags & O_NONBLOCK) !== 0;

@@ -11,6 +11,22 @@ import { S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from "../abi/linux.ts";
 import type { Mappable } from "../mm/objects.ts";
 import type { FileDescription } from "./file.ts";
 
+/** A time as Linux keeps it: seconds and nanoseconds since the epoch (exact, unlike a
+ * float64 count of nanoseconds). */
+export interface Timespec {
+  sec: number;
+  nsec: number;
+}
+
+export function tsFromNs(ns: number): Timespec {
+  const sec = Math.floor(ns / 1e9);
+  return { sec, nsec: Math.min(999999999, Math.max(0, Math.round(ns - sec * 1e9))) };
+}
+
+export function tsToNs(ts: Timespec): number {
+  return ts.sec * 1e9 + ts.nsec;
+}
+
 export interface Stat {
   dev: number;
   ino: number;
@@ -28,6 +44,11 @@ export interface Stat {
   ctimeNs: number;
   /** Creation time, if the filesystem knows it (statx STATX_BTIME). */
   btimeNs?: number;
+  /** The same times exactly, when the filesystem keeps them (stat reports these). */
+  atime?: Timespec;
+  mtime?: Timespec;
+  ctime?: Timespec;
+  btime?: Timespec;
 }
 
 export interface DirEntry {
@@ -37,15 +58,15 @@ export interface DirEntry {
   type: number;
 }
 
-/** Attribute changes (chmod, chown, truncate, utimensat). Times are ns since the epoch;
- * the VFS resolves UTIME_NOW before calling. ctime is updated by the filesystem. */
+/** Attribute changes (chmod, chown, truncate, utimensat). The VFS resolves UTIME_NOW
+ * before calling. ctime is updated by the filesystem. */
 export interface SetAttr {
   mode?: number;
   uid?: number;
   gid?: number;
   size?: number;
-  atimeNs?: number;
-  mtimeNs?: number;
+  atime?: Timespec;
+  mtime?: Timespec;
 }
 
 /** Owner of a new file, as the VFS computed it (fsuid, and fsgid or the set-group-ID

@@ -75,6 +75,10 @@ function u64(off: number): number {
   return statView.getUint32(off, true) + statView.getUint32(off + 4, true) * 4294967296;
 }
 
+function s64(off: number): number {
+  return statView.getUint32(off, true) + statView.getInt32(off + 4, true) * 4294967296;
+}
+
 function decodeStat(): Stat {
   return {
     dev: u64(StatOff.Dev),
@@ -87,9 +91,12 @@ function decodeStat(): Stat {
     size: u64(StatOff.Size),
     blksize: u64(StatOff.Blksize),
     blocks: u64(StatOff.Blocks),
-    atimeNs: u64(StatOff.Atime) * 1e9 + u64(StatOff.AtimeNs),
-    mtimeNs: u64(StatOff.Mtime) * 1e9 + u64(StatOff.MtimeNs),
-    ctimeNs: u64(StatOff.Ctime) * 1e9 + u64(StatOff.CtimeNs),
+    atimeNs: s64(StatOff.Atime) * 1e9 + u64(StatOff.AtimeNs),
+    mtimeNs: s64(StatOff.Mtime) * 1e9 + u64(StatOff.MtimeNs),
+    ctimeNs: s64(StatOff.Ctime) * 1e9 + u64(StatOff.CtimeNs),
+    atime: { sec: s64(StatOff.Atime), nsec: u64(StatOff.AtimeNs) },
+    mtime: { sec: s64(StatOff.Mtime), nsec: u64(StatOff.MtimeNs) },
+    ctime: { sec: s64(StatOff.Ctime), nsec: u64(StatOff.CtimeNs) },
   };
 }
 
@@ -485,13 +492,13 @@ export class HostInode extends Inode {
         const r = h.sb_h_fchmod_fd(fd, a.mode & 0o7777);
         if (r < 0) return r;
       }
-      if (a.atimeNs !== undefined || a.mtimeNs !== undefined) {
+      if (a.atime !== undefined || a.mtime !== undefined) {
         const OMIT = (1 << 30) - 2;
         const t = new Float64Array([
-          a.atimeNs === undefined ? 0 : Math.floor(a.atimeNs / 1e9),
-          a.atimeNs === undefined ? OMIT : a.atimeNs % 1e9,
-          a.mtimeNs === undefined ? 0 : Math.floor(a.mtimeNs / 1e9),
-          a.mtimeNs === undefined ? OMIT : a.mtimeNs % 1e9,
+          a.atime?.sec ?? 0,
+          a.atime?.nsec ?? OMIT,
+          a.mtime?.sec ?? 0,
+          a.mtime?.nsec ?? OMIT,
         ]);
         const r = h.sb_h_utimensat(fd, EMPTY, new Uint8Array(t.buffer), L.AT_EMPTY_PATH);
         if (r < 0) return r;

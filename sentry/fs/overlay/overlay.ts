@@ -19,7 +19,7 @@ import { host } from "../../../ffi/host.ts";
 import type { MemoryFile } from "../../mm/memfile.ts";
 import type { Mappable } from "../../mm/objects.ts";
 import type { FileDescription } from "../../vfs/file.ts";
-import type { DirEntry, Inode, Stat, StatFs } from "../../vfs/inode.ts";
+import { type DirEntry, type Inode, type Stat, type StatFs, tsFromNs } from "../../vfs/inode.ts";
 import type { VfsPath } from "../../vfs/mount.ts";
 import { HostInode } from "../host/hostfs.ts";
 import { MemDir, MemInode, MemReg, MemSpecial, MemSymlink, TmpFS, type TmpfsOptions, WHITEOUT } from "../tmpfs/tmpfs.ts";
@@ -88,10 +88,10 @@ function copyMeta(n: MemInode, st: Stat): void {
   n.uid = st.uid;
   n.gid = st.gid;
   n.nlink = st.nlink;
-  n.atimeNs = st.atimeNs;
-  n.mtimeNs = st.mtimeNs;
-  n.ctimeNs = st.ctimeNs;
-  n.btimeNs = st.ctimeNs;
+  n.atime = st.atime ?? tsFromNs(st.atimeNs);
+  n.mtime = st.mtime ?? tsFromNs(st.mtimeNs);
+  n.ctime = st.ctime ?? tsFromNs(st.ctimeNs);
+  n.btime = n.ctime;
 }
 
 /** Where a lower-backed node came from (to know when removing a name needs a whiteout

@@ -61,8 +61,9 @@ export class FileData implements Mappable {
     if (!this.account.charge(cost)) return -E.ENOSPC;
     const off = this.memfile.allocChunk();
     if (off < 0) {
+      // The sandbox's memory is what holds files: out of it is out of space.
       this.account.uncharge(cost);
-      return off;
+      return off === -E.ENOMEM ? -E.ENOSPC : off;
     }
     this.charged += cost;
     this.chunks.set(c, off);

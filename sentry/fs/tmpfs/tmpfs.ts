@@ -23,6 +23,9 @@ import {
   type SetAttr,
   type Stat,
   type StatFs,
+  type Timespec,
+  tsFromNs,
+  tsToNs,
 } from "../../vfs/inode.ts";
 import type { VfsPath } from "../../vfs/mount.ts";
 import { openDevice, openFifo } from "../../vfs/special.ts";
@@ -43,7 +46,7 @@ export type Whiteout = typeof WHITEOUT;
 export interface TmpfsOptions {
   /** "tmpfs", or "overlay" for the overlay's upper layer. */
   type?: string;
-  /** Size limit in bytes (Infinity: none). */
+  /** Size limit in bytes (default: half the host's memory, as Linux). */
   maxBytes?: number;
   maxInodes?: number;
   /** Mode, owner of the root directory. */
@@ -55,8 +58,26 @@ export interface TmpfsOptions {
   firstIno?: number;
 }
 
+let hostHalf = 0;
+
+/** Linux's default tmpfs size: half of the (host's) memory. */
+export function defaultTmpfsSize(): number {
+  if (hostHalf === 0) {
+    try {
+      hostHalf = Math.floor(Deno.systemMemoryInfo().total / 2);
+    } catch {
+      hostHalf = 2 ** 31;
+    }
+  }
+  return hostHalf;
+}
+
 export function nowNs(): number {
   return host().sb_h_clock_ns(L.CLOCK_REALTIME);
+}
+
+export function nowTs(): Timespec {
+  return tsFromNs(nowNs());
 }
 
 export class TmpFS extends FileSystem implements SpaceAccount {
@@ -72,7 +93,7 @@ export class TmpFS extends FileSystem implements SpaceAccount {
   constructor(readonly memfile: MemoryFile, opts: TmpfsOptions = {}) {
     super();
     this.type = opts.type ?? "tmpfs";
-    this.maxBytes = opts.maxBytes ?? Infinity;
+    this.maxBytes = opts.maxBytes ?? defaultTmpfsSize();
     this.maxInodes = opts.maxInodes ?? 1 << 20;
     this.nextIno = opts.firstIno ?? 1;
     this.source = this.type === "tmpfs" ? "tmpfs" : this.type;
@@ -146,10 +167,10 @@ export abstract class MemInode extends Inode {
   gid: number;
   nlink = 1;
   rdev = 0;
-  atimeNs: number;
-  mtimeNs: number;
-  ctimeNs: number;
-  btimeNs: number;
+  atime: Timespec;
+  mtime: Timespec;
+  ctime: Timespec;
+  btime: Timespec;
   xattrs: Map<string, Uint8Array> | null = null;
   /** File descriptions open on this node (an unlinked file lives while any is). */
   openCount = 0;
@@ -166,8 +187,8 @@ export abstract class MemInode extends Inode {
     this.imode = mode;
     this.uid = owner.uid;
     this.gid = owner.gid;
-    const now = nowNs();
-    this.atimeNs = this.mtimeNs = this.ctimeNs = this.btimeNs = now;
+    const now = nowTs();
+    this.atime = this.mtime = this.ctime = this.btime = now;
   }
 
   override get mode(): number {
@@ -193,10 +214,14 @@ export abstract class MemInode extends Inode {
       size: this.size(),
       blksize: PAGE,
       blocks: Math.ceil(this.usedBytes() / 512),
-      atimeNs: this.atimeNs,
-      mtimeNs: this.mtimeNs,
-      ctimeNs: this.ctimeNs,
-      btimeNs: this.btimeNs,
+      atimeNs: tsToNs(this.atime),
+      mtimeNs: tsToNs(this.mtime),
+      ctimeNs: tsToNs(this.ctime),
+      btimeNs: tsToNs(this.btime),
+      atime: this.atime,
+      mtime: this.mtime,
+      ctime: this.ctime,
+      btime: this.btime,
     };
   }
 
@@ -212,9 +237,9 @@ export abstract class MemInode extends Inode {
     if (a.mode !== undefined) this.imode = (this.imode & L.S_IFMT) | (a.mode & 0o7777);
     if (a.uid !== undefined) this.uid = a.uid;
     if (a.gid !== undefined) this.gid = a.gid;
-    if (a.atimeNs !== undefined) this.atimeNs = a.atimeNs;
-    if (a.mtimeNs !== undefined) this.mtimeNs = a.mtimeNs;
-    this.ctimeNs = nowNs();
+    if (a.atime !== undefined) this.atime = a.atime;
+    if (a.mtime !== undefined) this.mtime = a.mtime;
+    this.ctime = nowTs();
     return 0;
   }
 
@@ -224,7 +249,7 @@ export abstract class MemInode extends Inode {
 
   /** Content changed: mtime and ctime. */
   touchModified(): void {
-    this.mtimeNs = this.ctimeNs = nowNs();
+    this.mtime = this.ctime = nowTs();
   }
 
   // ---- extended attributes (user.*, trusted.*, security.*) ----
@@ -250,7 +275,7 @@ export abstract class MemInode extends Inode {
       return -E.ENOSPC;
     }
     (this.xattrs ??= new Map()).set(name, value.slice());
-    this.ctimeNs = nowNs();
+    this.ctime = nowTs();
     return 0;
   }
 
@@ -264,7 +289,7 @@ export abstract class MemInode extends Inode {
     if (!old) return -E.ENODATA;
     this.xattrs!.delete(name);
     this.fs.uncharge(name.length + old.length);
-    this.ctimeNs = nowNs();
+    this.ctime = nowTs();
     return 0;
   }
 
@@ -281,7 +306,7 @@ export abstract class MemInode extends Inode {
   /** Lost its last name: freed once nothing has it open. */
   dropLink(): void {
     this.nlink = Math.max(0, this.nlink - 1);
-    this.ctimeNs = nowNs();
+    this.ctime = nowTs();
     this.maybeFree();
   }
 
@@ -418,7 +443,7 @@ export class MemDir extends MemInode {
     if (rc < 0) return rc;
     target.nlink++;
     target.linkable = false;
-    target.ctimeNs = nowNs();
+    target.ctime = nowTs();
     this.entries.set(name, target);
     this.touchModified();
     return 0;
@@ -456,7 +481,7 @@ export class MemDir extends MemInode {
     if (!node.isEmpty()) return -E.ENOTEMPTY;
     this.removeEntry(name);
     node.nlink = 0;
-    node.ctimeNs = nowNs();
+    node.ctime = nowTs();
     node.maybeFree();
     return 0;
   }
@@ -483,8 +508,8 @@ export class MemDir extends MemInode {
         dst.parent = this;
         newDir.subdirs--, this.subdirs++;
       }
-      const now = nowNs();
-      src.ctimeNs = dst.ctimeNs = now;
+      const now = nowTs();
+      src.ctime = dst.ctime = now;
       this.touchModified();
       newDir.touchModified();
       return 0;
@@ -508,7 +533,7 @@ export class MemDir extends MemInode {
       if (dst instanceof MemDir) {
         newDir.subdirs--;
         dst.nlink = 0;
-        dst.ctimeNs = nowNs();
+        dst.ctime = nowTs();
         dst.maybeFree();
       } else {
         dst.dropLink();
@@ -519,7 +544,7 @@ export class MemDir extends MemInode {
       newDir.subdirs++;
       src.parent = newDir;
     }
-    src.ctimeNs = nowNs();
+    src.ctime = nowTs();
     newDir.touchModified();
     return 0;
   }
@@ -731,8 +756,12 @@ export function parseTmpfsOptions(options: string[], defaults: TmpfsOptions): Tm
       case "size": {
         const m = /^(\d+)([kmgt%]?)$/i.exec(v ?? "");
         if (!m) return -E.EINVAL;
-        const mult = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, "%": 0 }[m[2].toLowerCase()]!;
-        if (mult === 0) return -E.EINVAL;
+        if (m[2] === "%") {
+          o.maxBytes = Math.floor(defaultTmpfsSize() * 2 * Number(m[1]) / 100) || Infinity;
+          break;
+        }
+        const mult = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2].toLowerCase()]!;
+        // size=0: no limit, as Linux.
         o.maxBytes = Number(m[1]) * mult || Infinity;
         break;
       }
