@@ -272,5 +272,9 @@ export const ERRNO_NAMES: readonly string[] = (() => {
   n[131] = "ENOTRECOVERABLE";
   n[132] = "ERFKILL";
   n[133] = "EHWPOISON";
+  n[512] = "ERESTARTSYS";
+  n[513] = "ERESTARTNOINTR";
+  n[514] = "ERESTARTNOHAND";
+  n[516] = "ERESTART_RESTARTBLOCK";
   return n;
 })();

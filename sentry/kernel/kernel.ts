@@ -252,6 +252,8 @@ export class Kernel {
   finishSyscall(t: Task, r: number): void {
     if (r === BLOCK) return;
     t.sysState = undefined;
+    t.timedOut = false;
+    t.interrupted = false;
     if (r !== NO_RETURN) {
       if (r <= -E.ERESTARTSYS && r >= -E.ERESTART_RESTARTBLOCK) this.signals.setRestart(t, r);
       else t.setReturn(r);

@@ -326,8 +326,14 @@ export class MM {
     if (!this.allowed(v, access)) return { signal: 11, code: SEGV_ACCERR };
 
     // A fault that comes back at the same place after we mapped it cannot be resolved.
+    // When the access type is unknown (ptrace), the page was mapped with everything the
+    // VMA allows, so the access itself is not allowed.
     const page = pageDown(addr);
     if (page === this.lastFault) {
+      if (err < 0) {
+        this.lastFault = -1;
+        return { signal: 11, code: SEGV_ACCERR };
+      }
       if (++this.faultRepeats > 8) {
         this.faultRepeats = 0;
         return { signal: 7, code: 2 /* BUS_ADRERR */ };
@@ -433,11 +439,20 @@ export class MM {
   }
 
   private ensureAnon(v: Vma): AnonMemory {
-    if (!v.anon) {
-      v.anon = new AnonMemory(this.memfile);
-      v.anonPg = 0;
-    }
+    // anonPg keeps the numbering the VMA was created with (grows-down VMAs start high).
+    if (!v.anon) v.anon = new AnonMemory(this.memfile);
     return v.anon;
+  }
+
+  /** Whether no VMA uses private pages [a, b) of anon (so a VMA may take them over: pages
+   * outside every VMA are always absent or zero). */
+  anonRangeFree(anon: AnonMemory, a: number, b: number): boolean {
+    for (const v of this.vmas) {
+      if (v.anon !== anon) continue;
+      const va = v.anonPg, vb = v.anonPg + (v.end - v.start) / PAGE;
+      if (va < b && a < vb) return false;
+    }
+    return true;
   }
 
   /** Extends a grows-down VMA (the stack) down to addr, as Linux does on a fault just

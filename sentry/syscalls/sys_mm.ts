@@ -207,6 +207,19 @@ function moveRange(t: Task, v: Vma, oldAddr: number, oldLen: number, dst: number
   moved.obj?.incRef();
   moved.anon?.incRef();
   if (oldLen > 0) mm.unmap(oldAddr, oldAddr + oldLen, true);
+  // Growing: the same objects continue past the old end when nothing else uses those pages
+  // (one VMA, as Linux has); otherwise the growth gets fresh private pages.
+  if (newLen > keep && !v.shared &&
+    (!moved.anon || mm.anonRangeFree(moved.anon, moved.anonPg + keep / PAGE, moved.anonPg + newLen / PAGE))) {
+    moved.end = dst + newLen;
+    mm.insert(moved);
+    return dst;
+  }
+  if (newLen > keep && v.shared) {
+    moved.end = dst + newLen;
+    mm.insert(moved);
+    return dst;
+  }
   mm.insert(moved);
   if (newLen > keep) {
     const extPg = pg + keep / PAGE;

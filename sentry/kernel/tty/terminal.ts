@@ -87,7 +87,10 @@ export class Terminal implements JobTerminal {
     readonly index: number,
     readonly rdev: number,
   ) {
-    this.ldisc = new LineDiscipline(new T.Termios(), {
+    // A pty slave starts with tty_std_termios, minus HUPCL (Linux's pts driver).
+    const termios = new T.Termios();
+    termios.cflag = T.B38400 | T.CS8 | T.CREAD;
+    this.ldisc = new LineDiscipline(termios, {
       signal: (sig) => killPgrp(this.kernel, this.pgrp, sig),
     });
   }
