@@ -13,6 +13,8 @@ import type { Inode } from "../../vfs/inode.ts";
 import type { VfsPath } from "../../vfs/mount.ts";
 import { special } from "../../vfs/special.ts";
 import type { UserIO } from "../../vfs/userio.ts";
+import type { MemoryFile } from "../../mm/memfile.ts";
+import { AnonMemory, type Mappable } from "../../mm/objects.ts";
 import { devptsOf } from "../devpts/devpts.ts";
 
 export const MEM_MAJOR = 1;
@@ -75,8 +77,29 @@ function readZeros(io: UserIO): number {
   return done;
 }
 
-/** /dev/zero: endless zeros; writes vanish. */
+/** /dev/zero: endless zeros; writes vanish; mmap gives fresh anonymous memory (shared
+ * mappings share it with forked children, as Linux's shmem_zero_setup does). */
 export class ZeroFile extends DeviceFile {
+  private readonly objects: AnonMemory[] = [];
+
+  constructor(flags: number, path: VfsPath, inode: Inode, private readonly memfile: MemoryFile | null) {
+    super(flags, path, inode);
+  }
+
+  override mappable(): Mappable | number {
+    if (!this.memfile) return -E.ENODEV;
+    const m = new AnonMemory(this.memfile);
+    m.identity = { path: "/dev/zero (deleted)", dev: 0, ino: 0 };
+    // This file holds the first reference until it is closed; the mappings hold theirs.
+    this.objects.push(m);
+    return m;
+  }
+
+  protected override release(): void {
+    for (const m of this.objects) m.decRef();
+    this.objects.length = 0;
+  }
+
   override read(io: UserIO): number {
     return readZeros(io);
   }
@@ -132,7 +155,7 @@ export function openCharDevice(rdev: number, flags: number, path: VfsPath, inode
       case 3:
         return new NullFile(flags, path, inode);
       case 5:
-        return new ZeroFile(flags, path, inode);
+        return new ZeroFile(flags, path, inode, t?.kernel.memfile ?? null);
       case 7:
         return new FullFile(flags, path, inode);
       case 8:

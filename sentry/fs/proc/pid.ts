@@ -198,7 +198,8 @@ export function processDir(ctx: ProcContext, tg: ThreadGroup, t: Task | null): P
       gen(0o644, () => `${whole ? tg.comm : (task()?.comm ?? tg.comm)}\n`, {
         write: (data: string, r: Task | null) => {
           if (r && r.tg !== tg) return -E.EINVAL;
-          const name = data.replace(/\n$/, "").slice(0, 15);
+          // Linux keeps what was written as it is (a trailing newline included).
+          const name = data.slice(0, 15);
           const tt = task();
           if (tt) tt.comm = name;
           if (whole || tt?.isLeader()) tg.comm = name;
@@ -339,7 +340,9 @@ function fdDir(ctx: ProcContext, tg: ThreadGroup, task: () => Task | undefined, 
         const st = file.stat();
         const ino = typeof st === "number" ? 0 : st.ino;
         const mnt = file.path?.mount.id ?? 0;
-        return `pos:\t${file.offset}\nflags:\t0${(file.flags | cloexec | largefile).toString(8)}\nmnt_id:\t${mnt}\nino:\t${ino}\n`;
+        // f_flags keep neither the open-time-only flags nor O_CLOEXEC (an fd flag).
+        const fflags = file.flags & ~(L.O_CLOEXEC | L.O_CREAT | L.O_EXCL | L.O_NOCTTY | L.O_TRUNC);
+        return `pos:\t${file.offset}\nflags:\t0${(fflags | cloexec | largefile).toString(8)}\nmnt_id:\t${mnt}\nino:\t${ino}\n`;
       }, { owner });
     }
     const mode = (f.readable ? 0o500 : 0) | (f.writable ? 0o300 : 0);

@@ -61,6 +61,8 @@ static inline const char *errno_name(int error) {
   case EOVERFLOW: return "EOVERFLOW";
   case EDEADLK: return "EDEADLK";
   case ETXTBSY: return "ETXTBSY";
+  case EIO: return "EIO";
+  case ENOTTY: return "ENOTTY";
   default: {
     static char unknown[16];
     snprintf(unknown, sizeof unknown, "errno %d", error);
