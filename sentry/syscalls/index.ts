@@ -14,6 +14,7 @@ import { pipeSyscalls } from "./sys_pipe.ts";
 import { pollSyscalls } from "./sys_poll.ts";
 import { processSyscalls } from "./sys_process.ts";
 import { signalfdSyscalls } from "./sys_signalfd.ts";
+import { socketSyscalls } from "./sys_socket.ts";
 import { signalSyscalls } from "./sys_signal.ts";
 import { timeSyscalls } from "./sys_time.ts";
 import { timerfdSyscalls } from "./sys_timerfd.ts";
@@ -38,6 +39,7 @@ export const FAMILIES: SyscallDef[][] = [
   eventfdSyscalls,
   timerfdSyscalls,
   signalfdSyscalls,
+  socketSyscalls,
 ];
 
 export function buildSyscallTable(): SyscallTable {

@@ -1,14 +1,12 @@
 // Pipes: pipe, pipe2. (Reads and writes go through the file syscalls; F_GETPIPE_SZ and
-// F_SETPIPE_SZ through fcntl; FIFOs through open, see fs/pipe/fifo.ts.)
+// F_SETPIPE_SZ through fcntl to PipeFile.fcntl; FIFOs through open, see fs/pipe/fifo.ts.)
 import { E } from "../abi/errno.ts";
 import * as L from "../abi/linux.ts";
 import { Sys } from "../abi/sysno.ts";
-import { CAP_SYS_RESOURCE } from "../kernel/creds.ts";
 import type { Task } from "../kernel/task.ts";
-import { Pipe, PipeFile, pipeSizeFcntl } from "../fs/pipe/pipe.ts";
+import { Pipe, PipeFile } from "../fs/pipe/pipe.ts";
 // Sets the VFS hook that opens FIFOs.
 import "../fs/pipe/fifo.ts";
-import type { FileDescription } from "../vfs/file.ts";
 import type { SyscallDef } from "./table.ts";
 
 /** Makes a pipe and installs its ends; returns [readFd, writeFd] or -errno. */
@@ -50,11 +48,6 @@ function pipe2(t: Task, addr: number, flags: number): number {
     return rc;
   }
   return 0;
-}
-
-/** fcntl F_GETPIPE_SZ / F_SETPIPE_SZ (called from the fcntl syscall). */
-export function pipeFcntl(t: Task, f: FileDescription, cmd: number, arg: number): number {
-  return pipeSizeFcntl(f, cmd, arg, t.creds.hasCap(CAP_SYS_RESOURCE));
 }
 
 export const pipeSyscalls: SyscallDef[] = [

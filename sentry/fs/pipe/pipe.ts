@@ -8,8 +8,8 @@
 // the last writer (reader) announces POLLHUP (POLLERR).
 import { E } from "../../abi/errno.ts";
 import * as L from "../../abi/linux.ts";
+import { CAP_SYS_RESOURCE } from "../../kernel/creds.ts";
 import { CHUNK, type MemoryFile } from "../../mm/memfile.ts";
-import type { MM } from "../../mm/mm.ts";
 import { WaitQueue } from "../../util/waitqueue.ts";
 import { FileDescription, type IoctlContext } from "../../vfs/file.ts";
 import type { Inode, Stat } from "../../vfs/inode.ts";
@@ -35,8 +35,9 @@ export interface PipeOwner {
   gid: number;
 }
 
-/** Calls fn(memOffset, length) for the guest ranges of io from byte `at` on, at most n
- * bytes; returns the bytes covered before a fault (or -EFAULT if none). */
+/** Calls fn(memOffset, length) for the buffer ranges of io from byte `at` on, at most n
+ * bytes (write: bytes go into the buffer); returns the bytes covered before a fault, or
+ * -EFAULT if none. Works for guest buffers and the sentry's own (KernelIO) alike. */
 export function forEachIoRange(
   io: UserIO,
   at: number,
@@ -44,28 +45,14 @@ export function forEachIoRange(
   write: boolean,
   fn: (off: number, len: number) => void,
 ): number {
-  const iov = io.iov, mm: MM = io.mm;
+  const ranges = io.memRanges(write, at, Math.min(n, io.total - at));
+  if (typeof ranges === "number") return ranges;
   let done = 0;
-  const count = (off: number, len: number) => {
-    fn(off, len);
-    done += len;
-  };
-  for (let i = 0; i < iov.length && n > 0; i += 2) {
-    let addr = iov[i], len = iov[i + 1];
-    if (at >= len) {
-      at -= len;
-      continue;
-    }
-    addr += at;
-    len -= at;
-    at = 0;
-    const k = Math.min(len, n);
-    if (k === 0) continue;
-    const before = done;
-    if (mm.forEachRange(addr, k, write, count) < 0) break;
-    n -= done - before;
+  for (let i = 0; i < ranges.length; i += 2) {
+    fn(ranges[i], ranges[i + 1]);
+    done += ranges[i + 1];
   }
-  return done === 0 && n > 0 ? -E.EFAULT : done;
+  return done;
 }
 
 export class Pipe {
@@ -348,6 +335,12 @@ export class PipeFile extends FileDescription {
 
   override stat(): Stat | number {
     return this.inode ? this.inode.stat() : this.pipe.stat();
+  }
+
+  override fcntl(ctx: IoctlContext, cmd: number, arg: number): number {
+    if (cmd !== L.F_GETPIPE_SZ && cmd !== L.F_SETPIPE_SZ) return -E.EINVAL;
+    const creds = (ctx.task as { creds?: { hasCap(c: number): boolean } }).creds;
+    return pipeSizeFcntl(this, cmd, arg, creds?.hasCap(CAP_SYS_RESOURCE) ?? false);
   }
 
   override ioctl(ctx: IoctlContext, cmd: number, arg: number): number {
