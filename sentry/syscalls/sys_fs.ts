@@ -574,9 +574,9 @@ function getdents(t: Task, wide: boolean): number {
 
 function sysGetcwd(t: Task): number {
   const addr = t.arg(0), size = t.arg(1);
+  if (t.fs.cwd.dentry.deleted) return -E.ENOENT;
   let p = pathString(t.fs.cwd, t.fs.root);
   if (p === null) p = "(unreachable)" + (t.fs.cwd.dentry.name ? "/" + t.fs.cwd.dentry.name : "");
-  else if (t.fs.cwd.dentry.deleted) p += " (deleted)";
   if (p.length + 1 > size) return -E.ERANGE;
   const b = new Uint8Array(p.length + 1);
   for (let i = 0; i < p.length; i++) b[i] = p.charCodeAt(i);

@@ -206,10 +206,11 @@ function doUnlink(t: Task, dirfd: number, path: string): number {
   if (rc < 0) return rc;
   pr.dir.dentry.drop(pr.name);
   if (anyWatches()) {
-    const left = nlinkOf(inode);
-    if (left > 0) inodeEvent(inode, IN_ATTRIB);
+    // Linux's order: the link count changed, the file is gone (if that was its last
+    // name), then the directory lost an entry.
+    inodeEvent(inode, IN_ATTRIB);
+    if (nlinkOf(inode) === 0) inodeDeleted(inode);
     childEvent(dir, pr.name, inode, IN_DELETE);
-    if (left === 0) inodeDeleted(inode);
   }
   return 0;
 }
@@ -232,8 +233,8 @@ function doRmdir(t: Task, dirfd: number, path: string): number {
   if (rc < 0) return rc;
   pr.dir.dentry.drop(pr.name);
   if (anyWatches()) {
-    childEvent(dir, pr.name, inode, IN_DELETE);
     inodeDeleted(inode);
+    childEvent(dir, pr.name, inode, IN_DELETE);
   }
   return 0;
 }

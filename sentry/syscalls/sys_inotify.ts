@@ -81,12 +81,13 @@ export class InotifyFile extends FileDescription {
     this.waitQueue.notify(L.POLLIN);
   }
 
-  addWatch(inode: Inode, mask: number): number {
+  /** mask: events and IN_ONESHOT/IN_EXCL_UNLINK; flags: IN_MASK_ADD / IN_MASK_CREATE. */
+  addWatch(inode: Inode, mask: number, flags: number): number {
     const id = inode.identity();
     const old = this.byIdentity.get(id);
     if (old) {
-      if (mask & IN_MASK_CREATE) return -E.EEXIST;
-      old.mask = (mask & IN_MASK_ADD) ? old.mask | mask : mask;
+      if (flags & IN_MASK_CREATE) return -E.EEXIST;
+      old.mask = (flags & IN_MASK_ADD) ? old.mask | mask : mask;
       return old.wd;
     }
     if (this.watches.size >= MAX_WATCHES) return -E.ENOSPC;
@@ -209,7 +210,7 @@ function sysAddWatch(t: Task): number {
   if ((mask & IN_ONLYDIR) && !inode.isDir()) return -E.ENOTDIR;
   const perm = permission(inode, t.creds, 4);
   if (perm < 0) return perm;
-  return f.addWatch(inode, mask & (IN_ALL_EVENTS | IN_ONESHOT | IN_EXCL_UNLINK | IN_UNMOUNT));
+  return f.addWatch(inode, mask & (IN_ALL_EVENTS | IN_ONESHOT | IN_EXCL_UNLINK | IN_UNMOUNT), mask);
 }
 
 function sysRmWatch(t: Task): number {

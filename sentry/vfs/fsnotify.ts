@@ -90,9 +90,9 @@ export function childEvent(dir: Inode, name: string, subject: Inode | null, mask
  * name), as Linux's fsnotify_parent does. */
 export function fileEvent(path: VfsPath | null, inode: Inode | null, mask: number): void {
   if (watchCount === 0 || !inode) return;
-  inodeEvent(inode, mask);
   const d = path?.dentry;
   if (d && d.parent && !d.deleted && path!.mount.root !== d) childEvent(d.parent.inode, d.name, inode, mask);
+  inodeEvent(inode, mask);
 }
 
 /** The file's last link went away: IN_DELETE_SELF, then its watches end. */
