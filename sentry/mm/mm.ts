@@ -158,6 +158,8 @@ export class MM {
 
   queueOp(kind: Op, addr: number, len: number, prot: number, off: number): void {
     this.pendingOps.push(kind, addr, len, prot, off);
+    // Host mappings dropped: a fault at the last fault's page is a new one.
+    if (kind !== Op.Mmap) this.lastFault = -1;
   }
 
   // ---- changing the map -------------------------------------------------------------
