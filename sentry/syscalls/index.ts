@@ -15,6 +15,7 @@ import { pollSyscalls } from "./sys_poll.ts";
 import { processSyscalls } from "./sys_process.ts";
 import { signalfdSyscalls } from "./sys_signalfd.ts";
 import { socketSyscalls } from "./sys_socket.ts";
+import { spliceSyscalls } from "./sys_splice.ts";
 import { signalSyscalls } from "./sys_signal.ts";
 import { timeSyscalls } from "./sys_time.ts";
 import { timerfdSyscalls } from "./sys_timerfd.ts";
@@ -40,6 +41,7 @@ export const FAMILIES: SyscallDef[][] = [
   timerfdSyscalls,
   signalfdSyscalls,
   socketSyscalls,
+  spliceSyscalls,
 ];
 
 export function buildSyscallTable(): SyscallTable {

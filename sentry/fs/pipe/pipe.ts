@@ -182,6 +182,28 @@ export class Pipe {
     return out;
   }
 
+  /** The free space after the buffered bytes, up to n bytes, as memory-file (offset,
+   * length) pieces: splice reads a file straight into them, then commits. */
+  tailRanges(n: number): number[] {
+    n = Math.min(n, this.free);
+    const out: number[] = [];
+    const pos = (this.head + this.len) % this.ringSize;
+    const first = Math.min(n, this.ringSize - pos);
+    if (first > 0) out.push(this.base + pos, first);
+    if (first < n) out.push(this.base, n - first);
+    return out;
+  }
+
+  /** Makes n bytes written into tailRanges() part of the buffer. */
+  commit(n: number): void {
+    this.len += n;
+    if (this.packets) this.pushPackets(n);
+  }
+
+  get memory(): Uint8Array {
+    return this.memfile.mem;
+  }
+
   /** Appends n bytes that already sit at memory-file offset src (splice, tee). */
   appendMem(src: number, n: number): void {
     this.copyInRing(src, n);
