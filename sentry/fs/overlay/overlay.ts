@@ -33,6 +33,8 @@ const DEV_SHIFT = 2 ** 40;
 export class Overlay extends TmpFS {
   private readonly lowerDev: number;
   private readonly devIndex = new Map<number, number>();
+  /** Nodes of lower files with several links, by device and inode. */
+  private readonly lowerLinks = new Map<string, WeakRef<OvlReg>>();
 
   constructor(memfile: MemoryFile, readonly lowerRoot: Inode, opts: TmpfsOptions = {}) {
     super(memfile, { ...opts, type: "overlay", firstIno: UPPER_INO_BASE });
@@ -59,8 +61,16 @@ export class Overlay extends TmpFS {
     switch (st.mode & L.S_IFMT) {
       case L.S_IFDIR:
         return new OvlDir(this, ino, st, parent, lower, parent, name);
-      case L.S_IFREG:
-        return new OvlReg(this, ino, st, lower, parent, name);
+      case L.S_IFREG: {
+        // Hard links of the lower layer stay one file: every name gets the same node.
+        if (st.nlink <= 1) return new OvlReg(this, ino, st, lower, parent, name);
+        const key = `${st.dev}:${st.ino}`;
+        const known = this.lowerLinks.get(key)?.deref();
+        if (known && known.nlink > 0) return known;
+        const node = new OvlReg(this, ino, st, lower, parent, name);
+        this.lowerLinks.set(key, new WeakRef(node));
+        return node;
+      }
       case L.S_IFLNK:
         return new OvlSymlink(this, ino, st, lower, parent, name);
       default: {
@@ -104,6 +114,7 @@ interface Origin {
 export class OvlDir extends MemDir {
   /** nlink of the lower directory (subdirs counts the changes since). */
   private readonly baseLinks: number;
+  private readonly lowerSize: number;
   readonly origin: Origin | null;
 
   constructor(
@@ -118,12 +129,20 @@ export class OvlDir extends MemDir {
     super(fs, ino, st.mode, { uid: st.uid, gid: st.gid }, parent);
     copyMeta(this, st);
     this.baseLinks = Math.max(2, st.nlink);
+    this.lowerSize = st.size;
     this.countsInode = false;
     this.origin = originDir ? { dir: originDir, name: originName } : null;
   }
 
   override dirLinks(): number {
     return this.nlink === 0 ? 0 : this.baseLinks + this.subdirs;
+  }
+
+  /** The lower directory's size, plus the bogus size of names added since: a size that
+   * does not change as lookups fill the cache (tar checks it). */
+  override size(): number {
+    if (!this.lower) return super.size();
+    return this.lowerSize;
   }
 
   protected override lookupLower(name: string): MemInode | number {
