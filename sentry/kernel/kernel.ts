@@ -126,6 +126,20 @@ export class Kernel {
     this.debug?.(line);
   }
 
+  /** Internal errors caught so far (each ended the guest process that hit it). */
+  bugs = 0;
+
+  /** Records a sentry bug: an exception while serving a guest. */
+  bug(where: string, e: unknown): void {
+    this.bugs++;
+    const text = e instanceof Error ? `${e.message}\n${e.stack ?? ""}` : String(e);
+    this.log(`sentry bug in ${where}: ${text}`);
+    if (!this.debug) {
+      const enc = new TextEncoder();
+      Deno.stderr.writeSync(enc.encode(`cordon: internal error in ${where} (guest process killed): ${e instanceof Error ? e.message : e}\n`));
+    }
+  }
+
   // ---- slots and stubs ---------------------------------------------------------------
 
   bindSlot(t: Task, slotId: number): void {
@@ -173,12 +187,30 @@ export class Kernel {
       else if (this.timers.size) timeout = Math.max(0, this.timers.next() - this.nowNs());
       const r = p.wait(timeout);
       this.eventCount++;
-      if (r >= 0) this.handleSlot(r);
-      else if (r === WAIT_FDS) this.handleFds();
-      if (this.timers.size) this.timers.fire(this.nowNs());
-      this.runWakeups();
+      try {
+        if (r >= 0) this.handleSlot(r);
+        else if (r === WAIT_FDS) this.handleFds();
+        if (this.timers.size) this.timers.fire(this.nowNs());
+        this.runWakeups();
+      } catch (e) {
+        this.recover(r, e);
+      }
     }
     return this.finished;
+  }
+
+  /** An exception escaped an event handler: log it, and end the task involved if any. */
+  private recover(event: number, e: unknown): void {
+    const t = event >= 0 ? this.slotTasks.get(event) : undefined;
+    this.bug(t ? `event of task ${t.tid}` : "event loop", e);
+    if (t && t.state !== TaskState.Dead) {
+      try {
+        this.signals.killGroup(t.tg, L.SIGKILL);
+        if ((t.state as TaskState) !== TaskState.Dead) this.exitTask(t);
+      } catch (e2) {
+        this.log(`recovery failed: ${e2}`);
+      }
+    }
   }
 
   private handleFds(): void {

@@ -295,13 +295,21 @@ function sysMadvise(t: Task): number {
 function sysMincore(t: Task): number {
   const addr = t.arg(0), len = t.arg(1), vec = t.arg(2);
   if (addr % PAGE) return -E.EINVAL;
-  const pages = Math.ceil(len / PAGE);
-  const out = new Uint8Array(pages);
-  for (let i = 0; i < pages; i++) {
-    if (!t.mm.find(addr + i * PAGE)) return -E.ENOMEM;
-    out[i] = 1;
+  if (addr + len > GUEST_ADDR_LIMIT) return -E.ENOMEM;
+  const end = addr + pageUp(len);
+  for (let a = addr; a < end;) {
+    const v = t.mm.find(a);
+    if (!v) return -E.ENOMEM;
+    a = v.end;
   }
-  return t.mm.copyOut(vec, out);
+  // Every mapped page counts as resident; written out in bounded pieces.
+  const piece = new Uint8Array(65536).fill(1);
+  for (let done = 0, pages = (end - addr) / PAGE; done < pages; done += piece.length) {
+    const n = Math.min(piece.length, pages - done);
+    const rc = t.mm.copyOut(vec + done, piece.subarray(0, n));
+    if (rc < 0) return rc;
+  }
+  return 0;
 }
 
 function sysMsync(t: Task): number {

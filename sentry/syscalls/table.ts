@@ -63,7 +63,16 @@ export class SyscallTable {
     if (fn === undefined) {
       r = this.unsupported(t, nr);
     } else {
-      r = fn(t);
+      try {
+        r = fn(t);
+      } catch (e) {
+        // A sentry bug. Like a kernel oops, it ends the process that hit it, never the
+        // sentry; the log says where.
+        t.kernel.bug(`${SYSCALL_NAMES[nr] ?? nr}`, e);
+        t.kernel.signals.killGroup(t.tg, 9);
+        if (t.state !== 5 /* Dead */) t.kernel.exitTask(t);
+        return BLOCK;
+      }
     }
     const strace = t.kernel.strace;
     if (strace !== null && r !== BLOCK) strace(this.format(t, nr, r));
