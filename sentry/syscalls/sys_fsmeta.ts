@@ -291,8 +291,13 @@ function renameat2(t: Task, olddirfd: number, oldAddr: number, newdirfd: number,
   const dstInode = dst?.inode ?? null;
   const rc = op.dir.dentry.inode.rename(op.name, np.dir.dentry.inode, np.name, flags);
   if (rc < 0) return rc;
-  if (flags & RENAME_EXCHANGE) op.dir.dentry.exchanged(op.name, np.dir.dentry, np.name);
-  else op.dir.dentry.moved(op.name, np.dir.dentry, np.name);
+  if (flags & RENAME_EXCHANGE) {
+    op.dir.dentry.exchanged(op.name, np.dir.dentry, np.name);
+    dstInode?.moved(op.dir.dentry.inode, op.name);
+  } else {
+    op.dir.dentry.moved(op.name, np.dir.dentry, np.name);
+  }
+  src.inode.moved(np.dir.dentry.inode, np.name);
   if (anyWatches()) {
     const cookie = moveCookie();
     childEvent(op.dir.dentry.inode, op.name, src.inode, IN_MOVED_FROM, cookie);

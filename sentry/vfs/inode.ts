@@ -228,6 +228,10 @@ export abstract class Inode {
     return -E.ENOTDIR;
   }
 
+  /** This inode's name is now newName in newDir (after a rename by the VFS): filesystems
+   * that reach files by name (host trees) follow it. */
+  moved(_newDir: Inode, _newName: string): void {}
+
   // Symlinks.
   readlink(): string | number {
     return -E.EINVAL;

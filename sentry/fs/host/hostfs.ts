@@ -349,10 +349,19 @@ export class HostInode extends Inode {
     if (typeof st === "number") return st;
     if (cached instanceof HostInode && sameFile(st, cached.st)) {
       cached.st = st;
+      cached.parent = this;
+      cached.name = name;
       return cached;
     }
     if (cached instanceof HiddenDirInode && st.ino === cached.attrs().ino) return cached;
     return this.lookup(name);
+  }
+
+  override moved(newDir: Inode, newName: string): void {
+    if (newDir instanceof HostInode && newDir.fs === this.fs) {
+      this.parent = newDir;
+      this.name = newName;
+    }
   }
 
   override readdir(): DirEntry[] | number {
