@@ -290,11 +290,16 @@ int sb_stub_kill(int idx) {
 int sb_stub_reap(int idx) {
   if (idx < 0 || idx >= SB_MAX_STUBS || !sb_g.stubs[idx].pidfd) return -EINVAL;
   struct sb_stub_rec *s = &sb_g.stubs[idx];
-  siginfo_t si;
-  memset(&si, 0, sizeof si);
-  if (waitid(P_PIDFD, (id_t)s->pidfd, &si, WEXITED | WNOHANG | __WALL) < 0) return -errno;
-  if (si.si_pid == 0) return -EAGAIN;
-  int status = si.si_code == CLD_EXITED ? (si.si_status & 0xff) << 8 : (si.si_status & 0x7f);
+  int status;
+  if (s->collected) {
+    status = s->collected_status;
+  } else {
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    if (waitid(P_PIDFD, (id_t)s->pidfd, &si, WEXITED | WNOHANG | __WALL) < 0) return -errno;
+    if (si.si_pid == 0) return -EAGAIN;
+    status = si.si_code == CLD_EXITED ? (si.si_status & 0xff) << 8 : (si.si_status & 0x7f);
+  }
   epoll_ctl(sb_g.epfd, EPOLL_CTL_DEL, s->pidfd, NULL);
   close(s->pidfd);
   if (s->ptrace) sb_ptrace_forget_stub((uint32_t)idx);

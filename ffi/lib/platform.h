@@ -37,6 +37,9 @@ struct sb_stub_rec {
   int pidfd;
   uint8_t alive;
   uint8_t ptrace;
+  /* ptrace: the tracer's waitpid(-1) collected the stub's exit before sb_stub_reap. */
+  uint8_t collected;
+  int collected_status;
 };
 
 struct sb_platform {

@@ -174,6 +174,13 @@ static void handle_stop(pid_t tid, int status) {
   int id = tid_get((uint32_t)tid);
   if (WIFEXITED(status) || WIFSIGNALED(status)) {
     if (id >= 0) __atomic_store_n(&sb_slot_ptr((uint32_t)id)->state, SB_DEAD, __ATOMIC_RELEASE);
+    if (id >= 0 && id % SB_MAX_THREADS == 0) {
+      struct sb_stub_rec *st = &sb_g.stubs[id / SB_MAX_THREADS];
+      if (st->pid == tid) {
+        st->collected = 1;
+        st->collected_status = status;
+      }
+    }
     tid_del((uint32_t)tid);
     return;
   }
