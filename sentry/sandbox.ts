@@ -21,6 +21,8 @@ import { Mount, MNT_NODEV, MNT_NOEXEC, MNT_NOSUID, MNT_READONLY, MountNamespace,
 import { type FsContext, Resolver } from "./vfs/resolve.ts";
 import { BLOCK } from "./kernel/task.ts";
 import { textToBinary } from "./util/bytes.ts";
+import type { Timer } from "./kernel/timers.ts";
+import { kill as hostKill } from "../ffi/oci.ts";
 
 export interface MountSpec {
   /** "bind" (a host directory or file), or a filesystem the sentry provides. */
@@ -44,6 +46,8 @@ export interface ProcessSpec {
   rlimits?: Array<{ type: number; soft: number; hard: number }>;
   /** Host fds for stdin, stdout, stderr (the sandbox takes ownership of dups of them). */
   stdio: [number, number, number];
+  /** All five capability sets (OCI process.capabilities); overrides caps when given. */
+  capSets?: { effective: bigint; permitted: bigint; inheritable: bigint; bounding: bigint; ambient: bigint };
   /** A console on a host terminal (kernel/tty/host.ts): the stdio fds on that terminal
    * become the sandbox's terminal, and the process leads a session it controls. */
   console?: HostConsole;
@@ -200,6 +204,7 @@ export class Sandbox {
     creds.rgid = creds.egid = creds.sgid = creds.fsgid = p.gid;
     creds.groups = p.groups;
     creds.noNewPrivs = p.noNewPrivileges ?? false;
+    if (p.capSets) Object.assign(creds, p.capSets);
     const cwd = this.resolve(p.cwd);
     if (typeof cwd === "number") throw new SandboxError(`working directory ${p.cwd}: ${errnoText(cwd)}`);
     const fs = { root: this.root, cwd, umask: p.umask ?? 0o022, ns: k.mounts, users: 1 };
@@ -264,6 +269,192 @@ export class Sandbox {
   run(): number {
     return this.kernel.run();
   }
+
+  // ---- for the OCI runtime (src/oci/): a container's life cycle --------------------------
+
+  /** Checks, without running anything, that p's program exists and may be executed: what
+   * `create` reports before `start`. Throws SandboxError (with errno) otherwise. */
+  checkProgram(p: Pick<ProcessSpec, "args" | "env" | "cwd">): void {
+    const cwd = this.resolve(p.cwd);
+    if (typeof cwd === "number") throw errnoError(`working directory ${p.cwd}`, cwd);
+    const fs: FsContext = { root: this.root, cwd, umask: 0o022, ns: this.kernel.mounts };
+    const path = this.findProgram(textToBinary(p.args[0] ?? ""), p.env.map(textToBinary), fs);
+    const found = new Resolver(fs, Creds.root()).resolve(cwd, path, { follow: true });
+    if (typeof found === "number") throw errnoError(`exec ${p.args[0]}`, found);
+    const inode = found.dentry.inode;
+    if (inode.isDir()) throw errnoError(`exec ${p.args[0]}`, -E.EISDIR);
+    if (!inode.isRegular() || (inode.mode & 0o111) === 0) throw errnoError(`exec ${p.args[0]}`, -E.EACCES);
+  }
+
+  /** Creates a mount point at path (a directory, or an empty file when dir is false), with
+   * its missing parents, as root; an existing path is left alone. */
+  makeMountpoint(path: string, dir: boolean): void {
+    if (typeof this.resolve(path) !== "number") return;
+    const parts = path.split("/").filter((c) => c !== "" && c !== ".");
+    let cur = "";
+    for (let i = 0; i < parts.length; i++) {
+      const next = `${cur}/${parts[i]}`;
+      const r = this.resolve(next);
+      if (typeof r !== "number") {
+        cur = next;
+        continue;
+      }
+      if (r !== -E.ENOENT) throw errnoError(`mount point ${path}`, r);
+      const parent = this.resolve(cur || "/");
+      if (typeof parent === "number") throw errnoError(`mount point ${path}`, parent);
+      if (parent.mount.readonly) throw errnoError(`mount point ${path} (the root is read-only)`, -E.EROFS);
+      const name = textToBinary(parts[i]);
+      const owner = { uid: 0, gid: 0 };
+      const made = i === parts.length - 1 && !dir
+        ? parent.dentry.inode.create(name, 0o644, owner)
+        : parent.dentry.inode.mkdir(name, 0o755, owner);
+      if (typeof made === "number") throw errnoError(`mount point ${path}`, made);
+      parent.dentry.added(name, made);
+      cur = next;
+    }
+  }
+
+  /** Makes a node (device, FIFO) at path, as root; an existing path is left alone. */
+  makeNode(path: string, mode: number, rdev: number, uid: number, gid: number): void {
+    if (typeof this.resolve(path) !== "number") return;
+    const slash = path.lastIndexOf("/");
+    this.makeMountpoint(path.slice(0, slash) || "/", true);
+    const parent = this.resolve(path.slice(0, slash) || "/");
+    if (typeof parent === "number") throw errnoError(`device ${path}`, parent);
+    const name = textToBinary(path.slice(slash + 1));
+    const made = parent.dentry.inode.mknod(name, mode, rdev, { uid, gid });
+    if (typeof made === "number") throw errnoError(`device ${path}`, made);
+    parent.dentry.added(name, made);
+  }
+
+  /** Hides path (linux.maskedPaths): a directory gets an empty read-only tmpfs on top, a
+   * file the sandbox's /dev/null. A path that does not exist is skipped. */
+  maskPath(path: string): void {
+    const at = this.resolve(path);
+    if (typeof at === "number") return;
+    if (at.dentry.inode.isDir()) {
+      const tmpfs = FILESYSTEMS.get("tmpfs");
+      if (!tmpfs) return;
+      const made = tmpfs(this, { type: "tmpfs", source: "tmpfs", destination: path, options: ["ro", "size=0", "mode=555"] });
+      if (typeof made === "number") throw errnoError(`masking ${path}`, made);
+      this.kernel.mounts.mount(made.fs, made.root, at, made.flags | MNT_READONLY, made.options ?? "");
+      return;
+    }
+    const devNull = this.resolve("/dev/null");
+    if (typeof devNull === "number") return;
+    this.kernel.mounts.mount(devNull.mount.fs, devNull.dentry, at, MNT_READONLY);
+  }
+
+  /** Makes path and what is below it read-only (linux.readonlyPaths); missing: skipped. */
+  readonlyPath(path: string): void {
+    const at = this.resolve(path);
+    if (typeof at === "number") return;
+    this.kernel.mounts.mount(at.mount.fs, at.dentry, at, at.mount.flags | MNT_READONLY, at.mount.options);
+  }
+
+  private readonly execExits = new Map<ThreadGroup, (status: number) => void>();
+  private execHooked = false;
+
+  /** Starts another process in the running sandbox (`exec`): it leads a session of its
+   * own, has no parent (getppid() is 0), and onExit gets its wait status. Returns its pid.
+   * Throws SandboxError if it cannot run. */
+  exec(p: ProcessSpec, onExit: (status: number) => void): number {
+    const k = this.kernel;
+    if (!k.init || k.finished !== null) throw new SandboxError("the sandbox's init is not running");
+    if (!this.execHooked) {
+      this.execHooked = true;
+      k.exitHooks.push((tg) => {
+        const done = this.execExits.get(tg);
+        if (!done) return;
+        this.execExits.delete(tg);
+        done(tg.exitStatus);
+      });
+    }
+    const pid = k.allocPid();
+    if (pid < 0) throw errnoError("exec", pid);
+    const tg = new ThreadGroup(pid, k, new SigHand(), defaultRlimits());
+    this.execExits.set(tg, onExit);
+    try {
+      this.startProcess(p, tg);
+    } catch (e) {
+      this.execExits.delete(tg);
+      throw e;
+    }
+    return pid;
+  }
+
+  /** Sends sig to process pid (as kill(2) from outside the sandbox). 0 or -errno. */
+  signalProcess(pid: number, sig: number): number {
+    const tg = this.kernel.groups.get(pid);
+    if (!tg || tg.zombie) return -E.ESRCH;
+    return this.kernel.signals.sendToGroup(tg, { signo: sig, errno: 0, code: L.SI_USER, pid: 0, uid: 0 });
+  }
+
+  /** Sends sig to every process of the sandbox (`kill --all`). */
+  signalAll(sig: number): void {
+    for (const tg of [...this.kernel.groups.values()]) {
+      if (!tg.zombie) this.kernel.signals.sendToGroup(tg, { signo: sig, errno: 0, code: L.SI_USER, pid: 0, uid: 0 });
+    }
+  }
+
+  /** The sandbox's processes, for `ps`. */
+  processes(): Array<{ pid: number; ppid: number; uid: number; state: string; comm: string; threads: number; startNs: number }> {
+    const out = [];
+    for (const tg of this.kernel.groups.values()) {
+      const leader = tg.tasks[0];
+      const running = tg.tasks.some((t) => t.state === TaskState.Running || t.state === TaskState.InKernel);
+      out.push({
+        pid: tg.tgid,
+        ppid: tg.parent?.tgid ?? 0,
+        uid: leader?.creds.euid ?? 0,
+        state: tg.zombie ? "Z" : tg.stopped || this.pausedTimer ? "T" : running ? "R" : "S",
+        comm: tg.comm || leader?.comm || "",
+        threads: tg.live,
+        startNs: tg.startNs,
+      });
+    }
+    return out.sort((a, b) => a.pid - b.pid);
+  }
+
+  private pausedTimer: unknown = null;
+  private readonly stoppedStubs = new Set<number>();
+
+  /** Freezes every guest thread (`pause`): their stub processes are stopped on the host
+   * (SIGSTOP); stubs made while paused are stopped too. The sentry keeps running. */
+  pause(): void {
+    if (this.pausedTimer) return;
+    if (this.spec.platform === "ptrace") throw new SandboxError("pause is not supported on the ptrace platform");
+    const freeze = () => {
+      for (const pid of this.stubPids()) {
+        if (!this.stoppedStubs.has(pid) && hostKill(pid, L.SIGSTOP) === 0) this.stoppedStubs.add(pid);
+      }
+      this.pausedTimer = this.kernel.timers.add(this.kernel.nowNs() + 20e6, freeze);
+    };
+    freeze();
+  }
+
+  /** Lets the guest threads run again (`resume`). */
+  resume(): void {
+    if (!this.pausedTimer) return;
+    this.kernel.timers.cancel(this.pausedTimer as Timer);
+    this.pausedTimer = null;
+    for (const pid of this.stoppedStubs) hostKill(pid, L.SIGCONT);
+    this.stoppedStubs.clear();
+  }
+
+  get paused(): boolean {
+    return this.pausedTimer !== null;
+  }
+
+  private stubPids(): Set<number> {
+    const pids = new Set<number>();
+    for (const t of this.kernel.tasks.values()) {
+      if (t.mm.stubKilled || t.mm.stub < 0) continue;
+      const pid = this.kernel.platform.stubPid(t.mm.stub);
+      if (pid > 0) pids.add(pid);
+    }
+    return pids;
+  }
 }
 
 /** The overlay's default size limit: half the sandbox's memory limit, else 2 GiB, and
@@ -298,4 +489,10 @@ export function errnoText(rc: number): string {
 export function exitCodeOf(status: number): number {
   const sig = status & 0x7f;
   return sig ? 128 + sig : (status >> 8) & 0xff;
+}
+
+function errnoError(what: string, rc: number): SandboxError {
+  const err = new SandboxError(`${what}: ${errnoText(rc)}`);
+  (err as SandboxError & { errno: number }).errno = -rc;
+  return err;
 }

@@ -6,6 +6,8 @@ const USAGE = `cordon ${VERSION}: run Linux programs on an application kernel wr
 
 Usage:
   cordon do [options] -- CMD [ARGS...]   run one command sandboxed
+  cordon [--root DIR ...] create|start|run|state|kill|delete|exec|ps|list|...
+                                         the OCI runtime, as runc (see 'cordon help oci')
   cordon help [COMMAND]                  show help
   cordon --version                       print the version
 
@@ -19,6 +21,9 @@ async function help(command: string | undefined): Promise<number> {
       return 0;
     case "do":
       console.log((await import("./cli/do.ts")).HELP.trimEnd());
+      return 0;
+    case "oci":
+      console.log((await import("./cli/oci.ts")).OCI_HELP.trimEnd());
       return 0;
     default:
       console.error(`cordon: no help for unknown command '${command}'`);
@@ -46,7 +51,28 @@ async function main(args: string[]): Promise<number> {
         return await help(rest[0]);
       case "do":
         return (await import("./cli/do.ts")).runDo(rest);
+      // The OCI runtime (runc-compatible): its verbs, its global flags before a verb, and
+      // the sandbox process's internal entry point.
+      case "create":
+      case "start":
+      case "state":
+      case "kill":
+      case "delete":
+      case "run":
+      case "exec":
+      case "ps":
+      case "list":
+      case "spec":
+      case "features":
+      case "pause":
+      case "resume":
+      case "events":
+      case "wait":
+      case "update":
+      case "__sandbox":
+        return await (await import("./cli/oci.ts")).runOci(args);
       default:
+        if (command.startsWith("--")) return await (await import("./cli/oci.ts")).runOci(args);
         console.error(`cordon: unknown command '${command}' (see 'cordon --help')`);
         return 2;
     }

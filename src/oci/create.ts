@@ -1,0 +1,240 @@
+// `create`: validates the bundle, makes the state directory, cgroups and terminal, starts
+// the sandbox process (sandbox_process.ts) in its namespaces, waits until it is ready, runs
+// the create-time hooks and writes the pid file. The container is then "created": its
+// sandbox is built and its init is not running yet.
+//
+// Anything that fails leaves nothing behind: no state directory, no cgroup, no process.
+import * as ffi from "../../ffi/oci.ts";
+import { loadConfigText, type OciConfig } from "./config.ts";
+import {
+  checkId,
+  Container,
+  nowRfc3339,
+  OCI_VERSION,
+  ociState,
+  processStartTime,
+} from "./container.ts";
+import { applyResources, cgroupRelativePath, createCgroups, removeCgroups } from "./cgroups.ts";
+import { errnoName, OciError } from "./errors.ts";
+import { runHooks } from "./hooks.ts";
+import type { Runtime } from "./context.ts";
+import type { LaunchMessage } from "./sandbox_process.ts";
+
+export interface CreateOptions {
+  id: string;
+  bundle: string;
+  pidFile: string | null;
+  consoleSocket: string | null;
+  /** `run` in the foreground: a terminal without a console socket is our own stdio. */
+  foreground?: boolean;
+}
+
+/** How this cordon runs itself again: the single file, or deno on the source tree. */
+export function selfCommand(verb: string): string[] {
+  const self = Deno.env.get("CORDON_SELF");
+  if (self) return [self, verb];
+  return [Deno.execPath(), "run", "-A", "--quiet", new URL(Deno.mainModule).pathname, verb];
+}
+
+function absolute(path: string): string {
+  if (path.startsWith("/")) return path.replace(/\/+$/, "") || "/";
+  const cwd = Deno.cwd();
+  return `${cwd === "/" ? "" : cwd}/${path}`.replace(/\/\.?$/, "").replace(/\/+$/, "") || "/";
+}
+
+/** Creates the container; returns it still locked (run goes on to start it). */
+export async function createContainer(rt: Runtime, o: CreateOptions): Promise<Container> {
+  const id = checkId(o.id);
+  const bundle = absolute(o.bundle);
+  const { text, config } = loadConfigText(bundle);
+  if (!config.process) throw new OciError("config.json: process: missing (nothing to run)");
+  const terminal = config.process.terminal;
+  if (terminal && !o.consoleSocket && !o.foreground) {
+    throw new OciError(
+      "process.terminal is true: --console-socket is required (cannot detach a terminal otherwise)",
+    );
+  }
+  rt.root.ensure();
+  const container = Container.create(rt.root, id, {
+    ociVersion: OCI_VERSION,
+    id,
+    status: "creating",
+    pid: 0,
+    bundle,
+    annotations: config.annotations,
+    pidStartTime: "",
+    created: nowRfc3339(),
+    owner: Deno.uid() === 0 ? "root" : String(Deno.uid() ?? ""),
+    rootfs: config.root.path,
+    hooks: {
+      poststart: config.hooks.poststart,
+      poststop: config.hooks.poststop,
+      startContainer: config.hooks.startContainer,
+    },
+    cgroupDirs: [],
+    platform: rt.opts.platform,
+    process: JSON.parse(text).process,
+  });
+  let pid = 0;
+  try {
+    pid = launchSandbox(rt, container, config, text, o);
+    container.record.pid = pid;
+    container.record.pidStartTime = processStartTime(pid) ?? "";
+    container.save();
+    const state = ociState(container.record, "creating");
+    await runHooks("prestart", config.hooks.prestart, state, (m) => rt.warn(m));
+    await runHooks("createRuntime", config.hooks.createRuntime, state, (m) => rt.warn(m));
+    await runHooks("createContainer", config.hooks.createContainer, state, (m) => rt.warn(m));
+    container.setStatus("created");
+    if (o.pidFile) writePidFile(o.pidFile, pid);
+    return container;
+  } catch (e) {
+    if (pid > 0) {
+      ffi.kill(pid, 9);
+      ffi.oci().sb_oci_waitpid(pid, 0);
+    }
+    removeCgroups(container.record.cgroupDirs);
+    container.remove();
+    throw e;
+  }
+}
+
+export function writePidFile(path: string, pid: number): void {
+  const tmp = `${path}.cordon-tmp`;
+  try {
+    Deno.writeTextFileSync(tmp, String(pid));
+    Deno.renameSync(tmp, path);
+  } catch (e) {
+    throw new OciError(`cannot write the pid file ${path}: ${e instanceof Error ? e.message : e}`);
+  }
+}
+
+/** Starts the sandbox process and waits for it to be ready; returns its pid. */
+function launchSandbox(
+  rt: Runtime,
+  c: Container,
+  config: OciConfig,
+  text: string,
+  o: CreateOptions,
+): number {
+  // Namespaces: always our own mount, pid, ipc, uts and cgroup namespaces; the network one
+  // as config.json says (a path: join it; listed without a path: a new one; not listed:
+  // the host's).
+  let nsFlags = ffi.CLONE_NEWNS | ffi.CLONE_NEWPID | ffi.CLONE_NEWIPC | ffi.CLONE_NEWUTS |
+    ffi.CLONE_NEWCGROUP;
+  let netnsFd = -1;
+  const toClose: number[] = [];
+  try {
+    config.linux.namespaces.forEach((ns, i) => {
+      if (ns.type !== "network") return;
+      if (ns.path === null) {
+        nsFlags |= ffi.CLONE_NEWNET;
+        return;
+      }
+      netnsFd = ffi.openReadOnly(ns.path);
+      if (netnsFd < 0) {
+        throw new OciError(
+          `linux.namespaces[${i}].path: cannot open ${ns.path}: ${errnoName(netnsFd)}`,
+        );
+      }
+      toClose.push(netnsFd);
+    });
+
+    // Cgroups: where config.json says, or our own when it sets limits without a path.
+    const res = config.linux.resources;
+    const limited = res.memoryLimit !== null || res.pidsLimit !== null || res.cpuQuota !== null ||
+      res.cpuShares !== null || res.cpus !== null || res.mems !== null;
+    let cgroupProcs: string[] = [];
+    if (config.linux.cgroupsPath || limited) {
+      const rel = config.linux.cgroupsPath
+        ? cgroupRelativePath(config.linux.cgroupsPath, rt.opts.systemdCgroup)
+        : `cordon/${c.id}`;
+      const set = createCgroups(rel);
+      c.record.cgroupDirs = set.dirs;
+      c.save();
+      applyResources(set.dirs, res);
+      cgroupProcs = set.procs;
+    }
+
+    // Standard I/O: ours (conmon's pipes), or a new terminal whose master goes to the
+    // console socket.
+    let stdio = [0, 1, 2];
+    let terminal = false;
+    if (config.process!.terminal && o.consoleSocket) {
+      const size = config.process!.consoleSize;
+      const pair = ffi.openpty(size?.height ?? 0, size?.width ?? 0);
+      if (typeof pair === "number") {
+        throw new OciError(`cannot open a terminal: ${errnoName(pair)}`);
+      }
+      toClose.push(pair[0], pair[1]);
+      const sent = ffi.sendConsole(o.consoleSocket, pair[0]);
+      if (sent < 0) throw new OciError(`--console-socket ${o.consoleSocket}: ${errnoName(sent)}`);
+      stdio = [pair[1], pair[1], pair[1]];
+      terminal = true;
+    }
+
+    const pair = ffi.socketpair();
+    if (typeof pair === "number") throw new OciError(`socketpair: ${errnoName(pair)}`);
+    toClose.push(pair[0], pair[1]);
+    const argv = selfCommand("__sandbox");
+    const env = Object.entries(Deno.env.toObject()).map(([k, v]) => `${k}=${v}`);
+    const spawned = ffi.spawn({
+      path: argv[0],
+      argv,
+      env,
+      cgroupProcs,
+      fds: [...stdio, pair[1]],
+      nsFlags,
+      netnsFd,
+      newSession: true,
+    });
+    if (typeof spawned !== "number") {
+      throw new OciError(
+        `cannot start the sandbox process (${spawned.step}): ${errnoName(-spawned.errno)}`,
+      );
+    }
+    const pid = spawned;
+    ffi.close(pair[1]);
+    toClose.splice(toClose.indexOf(pair[1]), 1);
+    const launch: LaunchMessage = {
+      id: c.id,
+      stateDir: c.dir,
+      bundle: c.record.bundle,
+      configText: text,
+      platform: rt.opts.platform,
+      log: rt.opts.log,
+      logFormat: rt.opts.logFormat,
+      debugLog: rt.opts.debugLog,
+      strace: rt.opts.strace,
+      terminal,
+    };
+    try {
+      if (ffi.sendMessage(pair[0], JSON.stringify(launch)) < 0) {
+        throw new OciError("the sandbox process did not take its configuration");
+      }
+      const reply = ffi.recvMessage(pair[0], 120_000);
+      if (typeof reply === "number") {
+        throw new OciError(`the sandbox process did not answer: ${errnoName(reply)}`);
+      }
+      if (reply.text === "") {
+        const status = ffi.oci().sb_oci_waitpid(pid, 0);
+        throw new OciError(`the sandbox process exited during set-up (${describeStatus(status)})`);
+      }
+      const r = JSON.parse(reply.text);
+      if (r.error) throw new OciError(r.error);
+    } catch (e) {
+      ffi.kill(pid, 9);
+      ffi.oci().sb_oci_waitpid(pid, 0);
+      throw e;
+    }
+    return pid;
+  } finally {
+    for (const fd of toClose) ffi.close(fd);
+  }
+}
+
+export function describeStatus(status: number): string {
+  if (status < 0) return errnoName(status);
+  const sig = status & 0x7f;
+  return sig ? `killed by signal ${sig}` : `exit status ${(status >> 8) & 0xff}`;
+}
