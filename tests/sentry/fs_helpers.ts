@@ -16,7 +16,8 @@ export function assert(condition: unknown, message: string): asserts condition {
 
 export function assertEquals<T>(actual: T, expected: T, what: string): void {
   if (actual !== expected) {
-    throw new Error(`${what}:\n  expected ${JSON.stringify(expected)}\n  got      ${JSON.stringify(actual)}`);
+    const show = (v: unknown) => typeof v === "object" && v !== null ? `a ${v.constructor?.name}` : JSON.stringify(v);
+    throw new Error(`${what}:\n  expected ${show(expected)}\n  got      ${show(actual)}`);
   }
 }
 

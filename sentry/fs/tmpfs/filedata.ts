@@ -147,6 +147,7 @@ export class FileData implements Mappable {
       if (pos >= MAX_FILE_SIZE) return -E.EFBIG;
       total = MAX_FILE_SIZE - pos;
     }
+    const oldSize = this.size, start = pos;
     if (pos + total > this.size) {
       const rc = this.resize(pos + total);
       if (rc < 0) return rc;
@@ -160,7 +161,7 @@ export class FileData implements Mappable {
         const off = this.chunk(c);
         if (off < 0) {
           // Give back the size we could not fill.
-          this.resize(Math.max(this.size - (total - done), pos));
+          this.resize(done > 0 ? Math.max(oldSize, start + done) : oldSize);
           return done > 0 ? done : off;
         }
         this.mem.copyWithin(off + within, s, s + n);
