@@ -161,3 +161,15 @@ Deno.test("tty: SIGINT sent to cordon goes to the guest's init (no terminal)", a
   assert(seen.includes("got INT"), `guest output: ${JSON.stringify(seen)}`);
   assert(status.code === 5, `exit status ${status.code} (signal ${status.signal})`);
 });
+
+Deno.test("tty: a lot of output reaches the terminal, to the last line, before cordon exits", async () => {
+  const s = PtySession.spawn([CORDON, "do", "--", "/usr/bin/seq", "1", "100000"], { env: ENV });
+  try {
+    const status = await s.wait();
+    assert(status === 0, `seq exit status ${status}`);
+    const lines = s.output.split("\r\n");
+    assert(lines.length === 100001 && lines[99999] === "100000", `got ${lines.length} lines, last ${JSON.stringify(s.output.slice(-20))}`);
+  } finally {
+    s.close();
+  }
+});

@@ -12,12 +12,16 @@
 //   const con = HostConsole.attach(kernel, pair[1], { makeRaw: true });
 //   sandbox.startInit({ ..., stdio: [pair[1], pair[1], pair[1]], terminal: con.terminal });
 //   on the sentry's SIGWINCH: con.syncWinSize();
+//   (or HostConsole.attach(..., { makeRaw: true, pollWinSizeMs: 250 }) instead of the
+//   controlling-terminal step, e.g. for `exec -t`, with console: false);
+//   when the sandbox is over: con.close() (writes what is left, hangs the terminal up).
 // The guest then sees /dev/console and /dev/pts/0 as that terminal, with its own termios,
 // and its init as the session leader controlling it.
 import { E } from "../../abi/errno.ts";
 import * as L from "../../abi/linux.ts";
 import { host } from "../../../ffi/host.ts";
 import type { Kernel } from "../kernel.ts";
+import type { Timer } from "../timers.ts";
 import { ptyTable } from "./ptys.ts";
 import type { Terminal, TtyDevice } from "./terminal.ts";
 import { decodeWinSize, TERMIOS_SIZE } from "./termios.ts";
@@ -31,6 +35,13 @@ export interface HostConsoleOptions {
   makeRaw?: boolean;
   /** Called once when the host side hangs up (EOF or EIO on the host terminal). */
   onHangup?: () => void;
+  /** Make it the sandbox's /dev/console (default true; false for the terminals of
+   * processes started later, e.g. `exec -t`). */
+  console?: boolean;
+  /** Re-read the host terminal's window size every this many milliseconds: for a pty whose
+   * resizes the sentry does not hear of as SIGWINCH (it is not the sentry's controlling
+   * terminal). 0 or absent: only syncWinSize() calls. */
+  pollWinSizeMs?: number;
 }
 
 export class HostConsole implements TtyDevice {
@@ -75,10 +86,21 @@ export class HostConsole implements TtyDevice {
     }
     const con = new HostConsole(k, tty, fd, opts);
     tty.device = con;
-    table.console = tty;
+    if (opts.console !== false) table.console = tty;
     con.syncWinSize();
     con.arm(EPOLLIN);
+    if (opts.pollWinSizeMs && opts.pollWinSizeMs > 0) con.pollWinSize(opts.pollWinSizeMs * 1e6);
     return con;
+  }
+
+  private pollTimer: Timer | null = null;
+
+  private pollWinSize(periodNs: number): void {
+    this.pollTimer = this.kernel.timers.add(this.kernel.nowNs() + periodNs, () => {
+      if (this.gone) return;
+      this.syncWinSize();
+      this.pollWinSize(periodNs);
+    });
   }
 
   /** Whether host fd refers to this console's host terminal. */
@@ -202,13 +224,33 @@ export class HostConsole implements TtyDevice {
     this.opts.onHangup?.();
   }
 
-  /** Stops using the host terminal (the sandbox is over). Pending output is written first
-   * if the host takes it without blocking. */
+  /** Stops using the host terminal (the sandbox is over). What the guest wrote last is
+   * written out first, waiting for the host terminal if it must (our own description of
+   * it, so blocking is ours alone). */
   close(): void {
-    if (!this.gone) this.flush();
+    if (!this.gone) {
+      const h = host();
+      const fl = h.sb_h_fcntl(this.fd, L.F_GETFL, 0);
+      if (fl >= 0) h.sb_h_fcntl(this.fd, L.F_SETFL, fl & ~L.O_NONBLOCK);
+      for (let guard = 0; guard < 1 << 16; guard++) {
+        if (!this.unsent || this.unsent.length === 0) {
+          this.unsent = this.terminal.deviceRead(CHUNK);
+          if (this.unsent.length === 0) break;
+        }
+        const n = h.sb_h_write(this.fd, this.unsent, this.unsent.length);
+        if (n < 0 && n !== -E.EINTR) break;
+        if (n > 0) this.unsent = this.unsent.subarray(n);
+      }
+    }
     if (this.token) this.kernel.unwatchFd(this.fd, this.token);
     this.token = 0;
     this.gone = true;
+    this.kernel.timers.cancel(this.pollTimer);
+    this.pollTimer = null;
+    const table = ptyTable(this.kernel);
+    if (table.console === this.terminal) table.console = null;
+    this.terminal.hangup();
+    table.release(this.terminal);
     host().sb_h_close(this.fd);
   }
 }
