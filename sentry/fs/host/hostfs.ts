@@ -38,6 +38,9 @@ import type { UserIO } from "../../vfs/userio.ts";
 const O_PATH_DIR = L.O_PATH | L.O_DIRECTORY | L.O_NOFOLLOW;
 /** Host fds the LRU keeps open per filesystem (directories and shared read-only files). */
 const MAX_CACHED_FDS = 512;
+/** Bytes of page caches kept for host files nothing maps any more (the next exec of the
+ * same program or library finds its pages there). */
+const IDLE_CACHE_BYTES = 128 * 1024 * 1024;
 
 /** Host pseudo-filesystems a sandbox must never see through a host tree: they describe the
  * host (and the sentry: /proc/<sentry>/mem), not files. A directory where one is mounted
@@ -128,6 +131,9 @@ export class HostFS extends FileSystem {
   readonly readonly: boolean;
   /** Page caches of mapped files, by host inode. */
   readonly caches = new Map<string, HostPageCache>();
+  /** Caches no mapping uses, least recently used first, and their size. */
+  private readonly idleCaches = new Set<HostPageCache>();
+  private idleBytes = 0;
   /** Inodes holding a cached host fd, least recently used first. */
   private readonly lru = new Map<HostInode, true>();
 
@@ -196,6 +202,38 @@ export class HostFS extends FileSystem {
 
   forget(inode: HostInode): void {
     this.lru.delete(inode);
+  }
+
+  /** A page cache lost its last mapping: keep it while the idle budget allows. */
+  cacheIdle(c: HostPageCache): void {
+    if (this.caches.get(c.key) !== c) {
+      // Replaced (the host file changed): nobody will look it up again.
+      c.release();
+      return;
+    }
+    this.idleCaches.add(c);
+    this.idleBytes += c.bytes();
+    for (const old of this.idleCaches) {
+      if (this.idleBytes <= IDLE_CACHE_BYTES) break;
+      this.idleCaches.delete(old);
+      this.idleBytes -= old.bytes();
+      this.caches.delete(old.key);
+      old.release();
+    }
+  }
+
+  /** The host file changed: the old cache stays for the mappings that use it. */
+  cacheReplaced(c: HostPageCache): void {
+    this.caches.delete(c.key);
+    if (this.idleCaches.delete(c)) {
+      this.idleBytes -= c.bytes();
+      c.release();
+    }
+  }
+
+  /** A cache is mapped again. */
+  cacheUsed(c: HostPageCache): void {
+    if (this.idleCaches.delete(c)) this.idleBytes -= c.bytes();
   }
 }
 
@@ -472,6 +510,7 @@ export class HostInode extends Inode {
     const key = `${st.dev}:${st.ino}`;
     let c = this.fs.caches.get(key);
     if (!c || c.stale(st)) {
+      if (c) this.fs.cacheReplaced(c);
       c = new HostPageCache(this, this.fs.memfile);
       this.fs.caches.set(key, c);
     }
@@ -844,12 +883,28 @@ export class HostPageCache implements Mappable {
   private readonly size: number;
   private readonly mtimeNs: number;
   readonly identity: MappableIdentity;
+  readonly key: string;
+  /** Mappings (VMAs) using the cache. */
+  private refs = 0;
 
   constructor(readonly inode: HostInode, readonly memfile: MemoryFile) {
     const st = inode.attrs();
     this.size = st.size;
     this.mtimeNs = st.mtimeNs;
     this.identity = { path: "", dev: st.dev, ino: st.ino };
+    this.key = `${st.dev}:${st.ino}`;
+  }
+
+  bytes(): number {
+    return this.chunks.size * CHUNK;
+  }
+
+  /** Frees the pages and the fd (no mapping uses them). */
+  release(): void {
+    for (const off of this.chunks.values()) this.memfile.free(off, CHUNK);
+    this.chunks.clear();
+    if (this.fd >= 0) host().sb_h_close(this.fd);
+    this.fd = -1;
   }
 
   /** The file changed on the host since the cache was made. */
@@ -887,6 +942,11 @@ export class HostPageCache implements Mappable {
     return off === undefined ? -1 : off + (pg % CHUNK_PAGES) * 4096;
   }
 
-  incRef(): void {}
-  decRef(): void {}
+  incRef(): void {
+    if (this.refs++ === 0) this.inode.fs.cacheUsed(this);
+  }
+
+  decRef(): void {
+    if (--this.refs === 0) this.inode.fs.cacheIdle(this);
+  }
 }
