@@ -190,10 +190,13 @@ export class HostStreamFile extends FileDescription {
     return `host:[${st.ino}]`;
   }
 
-  /** A new description of the same host stream (opening /proc/self/fd/N, /dev/stdin). */
+  /** A new description of the same host stream (opening /proc/self/fd/N, /dev/stdin).
+   * Never with more access than the donated fd had: a host file given as input must not
+   * become writable (Linux would allow what the file's permissions allow). */
   reopen(flags: number): FileDescription | number {
     const acc = flags & L.O_ACCMODE;
     if (this.kind === "socket") return -E.ENXIO;
+    if ((acc !== L.O_WRONLY && !this.readable) || (acc !== L.O_RDONLY && !this.writable)) return -E.EACCES;
     const fd = host().sb_h_reopen(this.fd, acc | L.O_NONBLOCK | L.O_NOCTTY);
     if (fd < 0) return fd;
     return new HostStreamFile(fd, acc | (flags & L.O_NONBLOCK), this.watcher);
