@@ -12,7 +12,10 @@ const symbols = {
   sb_tty_is_foreground: { parameters: ["i32"], result: "i32" },
   sb_tty_set_ctty: { parameters: ["i32"], result: "i32" },
   sb_pty_open: { parameters: ["buffer"], result: "i32" },
-  sb_pty_spawn: { parameters: ["buffer", "i32", "buffer", "i32", "i32", "i32", "buffer"], result: "i32" },
+  sb_pty_spawn: {
+    parameters: ["buffer", "i32", "buffer", "i32", "i32", "i32", "buffer"],
+    result: "i32",
+  },
   sb_pty_wait: { parameters: ["i32", "i32"], result: "i32" },
 } as const;
 

@@ -8,7 +8,11 @@ function assert(cond: unknown, msg: string): asserts cond {
   if (!cond) throw new Error(msg);
 }
 
-async function cordon(script: string, stdin: "null" | "piped" = "null", input = ""): Promise<{ code: number; out: string; err: string }> {
+async function cordon(
+  script: string,
+  stdin: "null" | "piped" = "null",
+  input = "",
+): Promise<{ code: number; out: string; err: string }> {
   const child = new Deno.Command(CORDON, {
     args: ["do", "--", "/bin/bash", "-c", script],
     stdin,
@@ -42,30 +46,49 @@ Deno.test("proc: ps, pgrep and top see the sandbox's processes with consistent i
   assert(ids, `no ids in: ${r.out}`);
   const [shell, sleeper] = [ids[1], ids[2]];
   assert(shell === "1", `the shell is pid 1: ${shell}`);
-  const rows = r.out.split("\n").map((l) => l.trim().split(/\s+/)).filter((f) => f.length === 6 && /^\d+$/.test(f[0]));
+  const rows = r.out.split("\n").map((l) => l.trim().split(/\s+/)).filter((f) =>
+    f.length === 6 && /^\d+$/.test(f[0])
+  );
   const sleepRow = rows.find((f) => f[0] === sleeper);
   assert(sleepRow, `ps did not list the sleeper: ${r.out}`);
-  assert(sleepRow[1] === shell && sleepRow[2] === "1" && sleepRow[3] === "1", `sleeper ids: ${sleepRow}`);
+  assert(
+    sleepRow[1] === shell && sleepRow[2] === "1" && sleepRow[3] === "1",
+    `sleeper ids: ${sleepRow}`,
+  );
   assert(sleepRow[4].startsWith("S") && sleepRow[5] === "sleep", `sleeper state/comm: ${sleepRow}`);
   const shellRow = rows.find((f) => f[0] === shell);
-  assert(shellRow && shellRow[4].startsWith("S") && shellRow[4].includes("s"), `shell is a session leader: ${shellRow}`);
+  assert(
+    shellRow && shellRow[4].startsWith("S") && shellRow[4].includes("s"),
+    `shell is a session leader: ${shellRow}`,
+  );
   assert(r.out.includes(`pgrep ${sleeper}\n`), `pgrep: ${r.out}`);
-  assert(/^top - .* load average: /m.test(r.out) && /^Tasks: +\d+ total/m.test(r.out), `top: ${r.out}`);
+  assert(
+    /^top - .* load average: /m.test(r.out) && /^Tasks: +\d+ total/m.test(r.out),
+    `top: ${r.out}`,
+  );
   assert(r.out.includes("after 0\n"), `the killed sleeper is gone: ${r.out}`);
 });
 
 Deno.test("proc: free, findmnt, nproc, /proc/self/fd for pipes, and lsof", async () => {
-  const r = await cordon([
-    "free | head -2",
-    "findmnt -n -o TARGET,FSTYPE /proc; findmnt -n -o TARGET,FSTYPE /dev/pts; findmnt -n -o TARGET,FSTYPE /sys",
-    "echo nproc $(nproc) $(getconf _NPROCESSORS_ONLN)",
-    "readlink /proc/self/fd/0",
-    "cat /dev/stdin",
-    "lsof -p $$ -a -d cwd,rtd -Fn | grep '^n'",
-  ].join("\n"), "piped", "from the pipe\n");
+  const r = await cordon(
+    [
+      "free | head -2",
+      "findmnt -n -o TARGET,FSTYPE /proc; findmnt -n -o TARGET,FSTYPE /dev/pts; findmnt -n -o TARGET,FSTYPE /sys",
+      "echo nproc $(nproc) $(getconf _NPROCESSORS_ONLN)",
+      "readlink /proc/self/fd/0",
+      "cat /dev/stdin",
+      "lsof -p $$ -a -d cwd,rtd -Fn | grep '^n'",
+    ].join("\n"),
+    "piped",
+    "from the pipe\n",
+  );
   assert(r.code === 0, `exit ${r.code}: ${r.err}`);
   assert(/^Mem: +\d+ +\d+ +\d+/m.test(r.out), `free: ${r.out}`);
-  assert(/^\/proc +proc$/m.test(r.out) && /^\/dev\/pts +devpts$/m.test(r.out) && /^\/sys +sysfs$/m.test(r.out), `findmnt: ${r.out}`);
+  assert(
+    /^\/proc +proc$/m.test(r.out) && /^\/dev\/pts +devpts$/m.test(r.out) &&
+      /^\/sys +sysfs$/m.test(r.out),
+    `findmnt: ${r.out}`,
+  );
   const n = /nproc (\d+) (\d+)/.exec(r.out);
   assert(n && n[1] === n[2] && Number(n[1]) >= 1, `nproc: ${r.out}`);
   assert(/^pipe:\[\d+\]$/m.test(r.out), `stdin link: ${r.out}`);
@@ -94,10 +117,15 @@ Deno.test("pty: python's pty module and script(1) use the sandbox's /dev/ptmx", 
     "    out += d",
     "print(out, os.waitpid(pid, 0)[1] >> 8)",
   ].join("\n");
-  const r = await cordon(`python3 -c "$(cat <<'EOF'\n${py}\nEOF\n)"; script -qc 'tty; echo in-script' /dev/null`);
+  const r = await cordon(
+    `python3 -c "$(cat <<'EOF'\n${py}\nEOF\n)"; script -qc 'tty; echo in-script' /dev/null`,
+  );
   assert(r.code === 0, `exit ${r.code}: ${r.err}`);
   assert(/slave read b'typed\\n' \/dev\/pts\/\d+/.test(r.out), `openpty: ${r.out}`);
   assert(r.out.includes("master read errno 5"), `EIO at the end: ${r.out}`);
   assert(/b'child \/dev\/pts\/\d+ True True\\r\\n' 3/.test(r.out), `pty.fork: ${r.out}`);
-  assert(/^\/dev\/pts\/\d+\r$/m.test(r.out) && r.out.includes("in-script\r\n"), `script: ${JSON.stringify(r.out)}`);
+  assert(
+    /^\/dev\/pts\/\d+\r$/m.test(r.out) && r.out.includes("in-script\r\n"),
+    `script: ${JSON.stringify(r.out)}`,
+  );
 });

@@ -10,7 +10,8 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 /** The program under test: dist/cordon unless CORDON_TEST_DIST says otherwise. */
-export const CORDON = Deno.env.get("CORDON_TEST_DIST") ?? new URL("../../dist/cordon", import.meta.url).pathname;
+export const CORDON = Deno.env.get("CORDON_TEST_DIST") ??
+  new URL("../../dist/cordon", import.meta.url).pathname;
 
 function packStrings(list: string[]): Uint8Array {
   const parts = list.map((s) => enc.encode(s + "\0"));
@@ -32,8 +33,12 @@ export class PtySession {
   private constructor(readonly pid: number, readonly master: number) {}
 
   /** Starts argv (argv[0] an absolute path) on a rows x cols pty. */
-  static spawn(argv: string[], opts: { rows?: number; cols?: number; env?: Record<string, string> } = {}): PtySession {
-    const env = opts.env ?? { PATH: "/usr/local/bin:/usr/bin:/bin", TERM: "xterm", HOME: "/root", LANG: "C" };
+  static spawn(
+    argv: string[],
+    opts: { rows?: number; cols?: number; env?: Record<string, string> } = {},
+  ): PtySession {
+    const env = opts.env ??
+      { PATH: "/usr/local/bin:/usr/bin:/bin", TERM: "xterm", HOME: "/root", LANG: "C" };
     const envList = Object.entries(env).map(([k, v]) => `${k}=${v}`);
     const masterOut = new Int32Array(1);
     const pid = hostsig().sb_pty_spawn(
@@ -96,10 +101,16 @@ export class PtySession {
         this.consumed += end;
         return rest.slice(0, end);
       }
-      if (this.exited() !== null && (this.drain(), this.output.length === this.consumed + rest.length)) {
-        throw new Error(`program exited (status ${this.status}) before ${pattern}; output:\n${rest}`);
+      if (
+        this.exited() !== null && (this.drain(), this.output.length === this.consumed + rest.length)
+      ) {
+        throw new Error(
+          `program exited (status ${this.status}) before ${pattern}; output:\n${rest}`,
+        );
       }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}; output:\n${rest}`);
+      if (Date.now() > deadline) {
+        throw new Error(`timed out waiting for ${pattern}; output:\n${rest}`);
+      }
       await new Promise((r) => setTimeout(r, 20));
     }
   }
@@ -117,7 +128,9 @@ export class PtySession {
     const deadline = Date.now() + timeoutMs;
     while (this.exited() === null) {
       this.drain();
-      if (Date.now() > deadline) throw new Error(`timed out waiting for exit; output:\n${this.output.slice(this.consumed)}`);
+      if (Date.now() > deadline) {
+        throw new Error(`timed out waiting for exit; output:\n${this.output.slice(this.consumed)}`);
+      }
       await new Promise((r) => setTimeout(r, 20));
     }
     this.drain();

@@ -164,6 +164,17 @@ Deno.test("termios: encode and decode round trip; speeds follow CBAUD", () => {
   const b = t.encode(T.TERMIOS2_SIZE);
   const u = new T.Termios();
   u.decode(b);
-  assertEq([u.iflag, u.oflag, u.cflag, u.lflag, [...u.cc], u.ospeed], [t.iflag, t.oflag, t.cflag, t.lflag, [...t.cc], 38400], "round trip");
-  assertEq([t.iflag, t.oflag, t.cflag, t.lflag], [0o2400, 0o5, 0o2277, 0o105073], "Linux's defaults");
+  assertEq([u.iflag, u.oflag, u.cflag, u.lflag, [...u.cc], u.ospeed], [
+    t.iflag,
+    t.oflag,
+    t.cflag,
+    t.lflag,
+    [...t.cc],
+    38400,
+  ], "round trip");
+  assertEq(
+    [t.iflag, t.oflag, t.cflag, t.lflag],
+    [0o2400, 0o5, 0o2277, 0o105073],
+    "Linux's defaults",
+  );
 });

@@ -9,11 +9,32 @@ function assert(cond: unknown, msg: string): asserts cond {
   if (!cond) throw new Error(msg);
 }
 
-const ENV = { PATH: "/usr/local/bin:/usr/bin:/bin", TERM: "dumb", HOME: "/root", LANG: "C", PS1: "PROMPT$ " };
+const ENV = {
+  PATH: "/usr/local/bin:/usr/bin:/bin",
+  TERM: "dumb",
+  HOME: "/root",
+  LANG: "C",
+  PS1: "PROMPT$ ",
+};
 const PROMPT = "PROMPT$ ";
 
-async function withShell(platform: string, fn: (s: PtySession) => Promise<void>, rows = 33, cols = 101): Promise<void> {
-  const s = PtySession.spawn([CORDON, "do", "--platform", platform, "--", "/bin/bash", "--norc", "--noprofile", "-i"], {
+async function withShell(
+  platform: string,
+  fn: (s: PtySession) => Promise<void>,
+  rows = 33,
+  cols = 101,
+): Promise<void> {
+  const s = PtySession.spawn([
+    CORDON,
+    "do",
+    "--platform",
+    platform,
+    "--",
+    "/bin/bash",
+    "--norc",
+    "--noprofile",
+    "-i",
+  ], {
     rows,
     cols,
     env: ENV,
@@ -74,7 +95,10 @@ Deno.test("tty: job control: ^Z stops the foreground job, fg brings it back, ^C 
     assert(!out.includes("sleep") && out.includes("done"), `after ^C: ${JSON.stringify(out)}`);
     // A background job writing to the terminal with tostop is stopped by SIGTTOU.
     out = await run(s, "stty tostop; (echo bg-output) & wait; jobs; kill -KILL %1; stty -tostop");
-    assert(/Stopped\s+\( echo bg-output \)/.test(out) && !out.includes("\r\nbg-output\r\n"), `tostop: ${JSON.stringify(out)}`);
+    assert(
+      /Stopped\s+\( echo bg-output \)/.test(out) && !out.includes("\r\nbg-output\r\n"),
+      `tostop: ${JSON.stringify(out)}`,
+    );
     s.write("exit\r");
     await s.wait();
   });
@@ -95,7 +119,9 @@ Deno.test("tty: window size changes reach the guest's foreground job (SIGWINCH)"
 Deno.test("tty: canonical mode for a program that reads lines: erase, kill, ^D", async () => {
   // Typing starts once the guest runs (input typed earlier meets the host terminal's own
   // line discipline, before cordon makes it raw).
-  const s = PtySession.spawn([CORDON, "do", "--", "/bin/sh", "-c", "echo ready; exec cat"], { env: ENV });
+  const s = PtySession.spawn([CORDON, "do", "--", "/bin/sh", "-c", "echo ready; exec cat"], {
+    env: ENV,
+  });
   try {
     await s.expect("ready\r\n");
     s.write("abcx\x7fd\r");
@@ -126,10 +152,18 @@ Deno.test("tty: the host terminal's settings come back when cordon exits", async
   const s = PtySession.spawn(["/bin/sh", "-c", script], { env: ENV });
   try {
     const out = await s.expect("END");
-    const settings = out.split(/\r?\n/).filter((l) => /^[0-9a-f]+(:[0-9a-f]+){20,}$/.test(l.trim()));
+    const settings = out.split(/\r?\n/).filter((l) =>
+      /^[0-9a-f]+(:[0-9a-f]+){20,}$/.test(l.trim())
+    );
     assert(settings.length === 4, `stty -g lines: ${JSON.stringify(out)}`);
-    assert(settings.every((l) => l === settings[0]), `settings changed: ${JSON.stringify(settings)}`);
-    assert(out.includes("term status 143"), `SIGTERM forwarded to the guest: ${JSON.stringify(out)}`);
+    assert(
+      settings.every((l) => l === settings[0]),
+      `settings changed: ${JSON.stringify(settings)}`,
+    );
+    assert(
+      out.includes("term status 143"),
+      `SIGTERM forwarded to the guest: ${JSON.stringify(out)}`,
+    );
   } finally {
     s.close();
   }
@@ -137,7 +171,13 @@ Deno.test("tty: the host terminal's settings come back when cordon exits", async
 
 Deno.test("tty: SIGINT sent to cordon goes to the guest's init (no terminal)", async () => {
   const child = new Deno.Command(CORDON, {
-    args: ["do", "--", "/bin/sh", "-c", "trap 'echo got INT; exit 5' INT; echo ready; while :; do sleep 0.2; done"],
+    args: [
+      "do",
+      "--",
+      "/bin/sh",
+      "-c",
+      "trap 'echo got INT; exit 5' INT; echo ready; while :; do sleep 0.2; done",
+    ],
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -168,7 +208,10 @@ Deno.test("tty: a lot of output reaches the terminal, to the last line, before c
     const status = await s.wait();
     assert(status === 0, `seq exit status ${status}`);
     const lines = s.output.split("\r\n");
-    assert(lines.length === 100001 && lines[99999] === "100000", `got ${lines.length} lines, last ${JSON.stringify(s.output.slice(-20))}`);
+    assert(
+      lines.length === 100001 && lines[99999] === "100000",
+      `got ${lines.length} lines, last ${JSON.stringify(s.output.slice(-20))}`,
+    );
   } finally {
     s.close();
   }

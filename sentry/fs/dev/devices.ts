@@ -82,7 +82,12 @@ function readZeros(io: UserIO): number {
 export class ZeroFile extends DeviceFile {
   private readonly objects: AnonMemory[] = [];
 
-  constructor(flags: number, path: VfsPath, inode: Inode, private readonly memfile: MemoryFile | null) {
+  constructor(
+    flags: number,
+    path: VfsPath,
+    inode: Inode,
+    private readonly memfile: MemoryFile | null,
+  ) {
     super(flags, path, inode);
   }
 
@@ -148,7 +153,13 @@ export class RandomFile extends DeviceFile {
 }
 
 /** Opens character device rdev for task t. */
-export function openCharDevice(rdev: number, flags: number, path: VfsPath, inode: Inode, t: Task | null): FileDescription | number {
+export function openCharDevice(
+  rdev: number,
+  flags: number,
+  path: VfsPath,
+  inode: Inode,
+  t: Task | null,
+): FileDescription | number {
   const major = majorOf(rdev), minor = minorOf(rdev);
   if (major === MEM_MAJOR) {
     switch (minor) {

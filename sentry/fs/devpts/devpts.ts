@@ -69,7 +69,9 @@ export class DevptsFS extends PseudoFS {
       (name) => this.make(name),
       undefined,
       1,
-      (name, child) => name === "ptmx" || (child instanceof SlaveInode && ptyTable(kernel).terminals.get(Number(name)) === child.tty),
+      (name, child) =>
+        name === "ptmx" ||
+        (child instanceof SlaveInode && ptyTable(kernel).terminals.get(Number(name)) === child.tty),
     );
     this.ptmx = new PtmxInode(this);
   }
@@ -99,7 +101,9 @@ export class DevptsFS extends PseudoFS {
 
   mountOptions(): string {
     const o = this.opts;
-    return `${o.gid >= 0 ? `gid=${o.gid},` : ""}mode=${o.mode.toString(8).padStart(3, "0")},ptmxmode=${o.ptmxMode.toString(8).padStart(3, "0")}`;
+    return `${o.gid >= 0 ? `gid=${o.gid},` : ""}mode=${
+      o.mode.toString(8).padStart(3, "0")
+    },ptmxmode=${o.ptmxMode.toString(8).padStart(3, "0")}`;
   }
 
   /** Opens a new pty pair; the master file, or -errno. */
@@ -197,7 +201,13 @@ const TIOCPKT_DATA = 0;
 export class PtyMaster extends FileDescription implements TtyDevice {
   private packet = false;
 
-  constructor(readonly devpts: DevptsFS, readonly tty: Terminal, flags: number, path: VfsPath, inode: Inode) {
+  constructor(
+    readonly devpts: DevptsFS,
+    readonly tty: Terminal,
+    flags: number,
+    path: VfsPath,
+    inode: Inode,
+  ) {
     super(flags, path, inode);
   }
 

@@ -52,8 +52,15 @@ export class HostStreamFile extends FileDescription {
     const st = hostStat(hostFd, null);
     const fmt = typeof st === "number" ? 0 : st.mode & L.S_IFMT;
     const isTty = host().sb_h_isatty(hostFd) === 1;
-    this.kind = isTty ? "tty" : fmt === L.S_IFIFO ? "pipe" : fmt === L.S_IFSOCK ? "socket"
-      : fmt === L.S_IFREG ? "file" : "other";
+    this.kind = isTty
+      ? "tty"
+      : fmt === L.S_IFIFO
+      ? "pipe"
+      : fmt === L.S_IFSOCK
+      ? "socket"
+      : fmt === L.S_IFREG
+      ? "file"
+      : "other";
     let fd = hostFd;
     if (this.kind === "tty" || this.kind === "pipe" || this.kind === "other") {
       const acc = flags & L.O_ACCMODE;
@@ -196,7 +203,9 @@ export class HostStreamFile extends FileDescription {
   reopen(flags: number): FileDescription | number {
     const acc = flags & L.O_ACCMODE;
     if (this.kind === "socket") return -E.ENXIO;
-    if ((acc !== L.O_WRONLY && !this.readable) || (acc !== L.O_RDONLY && !this.writable)) return -E.EACCES;
+    if ((acc !== L.O_WRONLY && !this.readable) || (acc !== L.O_RDONLY && !this.writable)) {
+      return -E.EACCES;
+    }
     const fd = host().sb_h_reopen(this.fd, acc | L.O_NONBLOCK | L.O_NOCTTY);
     if (fd < 0) return fd;
     return new HostStreamFile(fd, acc | (flags & L.O_NONBLOCK), this.watcher);

@@ -10,7 +10,14 @@ import { Terminal } from "../../kernel/tty/terminal.ts";
 import type { MM } from "../../mm/mm.ts";
 import { AnonMemory } from "../../mm/objects.ts";
 import { CHUNK_PAGES } from "../../mm/memfile.ts";
-import { type Mount, MNT_NODEV, MNT_NOEXEC, MNT_NOSUID, MNT_READONLY, pathString, type VfsPath } from "../../vfs/mount.ts";
+import {
+  MNT_NODEV,
+  MNT_NOEXEC,
+  MNT_NOSUID,
+  type Mount,
+  pathString,
+  type VfsPath,
+} from "../../vfs/mount.ts";
 
 export const HZ = 100;
 const PAGE = 4096;
@@ -37,9 +44,17 @@ export function hostUsage(k: Kernel, mm: MM, hostTid = 0): HostUsage {
   const pid = k.platform.stubPid(mm.stub);
   if (pid <= 0) return none;
   try {
-    const s = Deno.readTextFileSync(hostTid ? `/proc/${pid}/task/${hostTid}/stat` : `/proc/${pid}/stat`);
+    const s = Deno.readTextFileSync(
+      hostTid ? `/proc/${pid}/task/${hostTid}/stat` : `/proc/${pid}/stat`,
+    );
     const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
-    return { utime: +f[11] || 0, stime: +f[12] || 0, minflt: +f[7] || 0, majflt: +f[9] || 0, processor: +f[36] || 0 };
+    return {
+      utime: +f[11] || 0,
+      stime: +f[12] || 0,
+      minflt: +f[7] || 0,
+      majflt: +f[9] || 0,
+      processor: +f[36] || 0,
+    };
   } catch {
     return none;
   }
@@ -97,7 +112,18 @@ export interface MemUse {
 /** Page counts of an address space: sizes from the VMAs, residency from the pages the
  * sentry has handed out (anonymous memory counts by 64 KiB chunk). */
 export function memUse(mm: MM): MemUse {
-  const u: MemUse = { size: 0, resident: 0, anon: 0, file: 0, shmem: 0, text: 0, data: 0, stack: 0, lib: 0, locked: 0 };
+  const u: MemUse = {
+    size: 0,
+    resident: 0,
+    anon: 0,
+    file: 0,
+    shmem: 0,
+    text: 0,
+    data: 0,
+    stack: 0,
+    lib: 0,
+    locked: 0,
+  };
   for (const v of mm.vmas) {
     const pages = (v.end - v.start) / PAGE;
     u.size += pages;
@@ -240,7 +266,13 @@ function kb(label: string, pages: number): string {
 }
 
 /** /proc/[pid]/status. */
-export function statusText(k: Kernel, tg: ThreadGroup, t: Task | undefined, whole: boolean, umask: number): string {
+export function statusText(
+  _k: Kernel,
+  tg: ThreadGroup,
+  t: Task | undefined,
+  whole: boolean,
+  umask: number,
+): string {
   const c = t?.creds;
   const tid = whole ? tg.tgid : (t?.tid ?? tg.tgid);
   const { ignored, caught } = sigDisposition(tg);
@@ -273,18 +305,25 @@ export function statusText(k: Kernel, tg: ThreadGroup, t: Task | undefined, whol
   const pendingCount = tg.shared.queue.length + (t?.pending.queue.length ?? 0);
   s += `SigQ:\t${pendingCount}/${tg.rlimits[L.RLIMIT_SIGPENDING].cur}\n`;
   s += `SigPnd:\t${hex16(t?.pending.set ?? 0n)}\nShdPnd:\t${hex16(tg.shared.set)}\n`;
-  s += `SigBlk:\t${hex16(t?.sigMask ?? 0n)}\nSigIgn:\t${hex16(ignored)}\nSigCgt:\t${hex16(caught)}\n`;
+  s += `SigBlk:\t${hex16(t?.sigMask ?? 0n)}\nSigIgn:\t${hex16(ignored)}\nSigCgt:\t${
+    hex16(caught)
+  }\n`;
   if (c) {
-    s += `CapInh:\t${hex16(c.inheritable)}\nCapPrm:\t${hex16(c.permitted)}\nCapEff:\t${hex16(c.effective)}\n`;
+    s += `CapInh:\t${hex16(c.inheritable)}\nCapPrm:\t${hex16(c.permitted)}\nCapEff:\t${
+      hex16(c.effective)
+    }\n`;
     s += `CapBnd:\t${hex16(c.bounding)}\nCapAmb:\t${hex16(c.ambient)}\n`;
     s += `NoNewPrivs:\t${c.noNewPrivs ? 1 : 0}\n`;
   }
   const seccomp = (tg.ext.get("seccomp.mode") as number | undefined) ?? 0;
   const filters = (tg.ext.get("seccomp.filters") as number | undefined) ?? 0;
   s += `Seccomp:\t${seccomp}\nSeccomp_filters:\t${filters}\n`;
-  s += `Speculation_Store_Bypass:\tthread vulnerable\nSpeculationIndirectBranch:\tconditional enabled\n`;
+  s +=
+    `Speculation_Store_Bypass:\tthread vulnerable\nSpeculationIndirectBranch:\tconditional enabled\n`;
   const n = cpuCount();
-  s += `Cpus_allowed:\t${((1n << BigInt(n)) - 1n).toString(16)}\nCpus_allowed_list:\t${n > 1 ? `0-${n - 1}` : "0"}\n`;
+  s += `Cpus_allowed:\t${((1n << BigInt(n)) - 1n).toString(16)}\nCpus_allowed_list:\t${
+    n > 1 ? `0-${n - 1}` : "0"
+  }\n`;
   s += `Mems_allowed:\t00000001\nMems_allowed_list:\t0\n`;
   s += `voluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n`;
   return s;
@@ -311,7 +350,9 @@ const LIMITS: Array<[string, string]> = [
 
 /** /proc/[pid]/limits. */
 export function limitsText(tg: ThreadGroup): string {
-  let s = `${"Limit".padEnd(25)} ${"Soft Limit".padEnd(20)} ${"Hard Limit".padEnd(20)} ${"Units".padEnd(10)}\n`;
+  let s = `${"Limit".padEnd(25)} ${"Soft Limit".padEnd(20)} ${"Hard Limit".padEnd(20)} ${
+    "Units".padEnd(10)
+  }\n`;
   LIMITS.forEach(([name, unit], i) => {
     const r = tg.rlimits[i];
     const v = (x: number) => (x >= L.RLIM_INFINITY ? "unlimited" : String(x)).padEnd(20);
@@ -339,9 +380,13 @@ export function mapsText(mm: MM | null): string {
   for (const v of mm.vmas) {
     const id = v.obj?.identity ?? null;
     const isFile = id !== null && v.obj !== null && !(v.obj instanceof AnonMemory);
-    let line = `${hex(v.start, 8)}-${hex(v.end, 8)} ${v.prot & 1 ? "r" : "-"}${v.prot & 2 ? "w" : "-"}${v.prot & 4 ? "x" : "-"}${v.shared ? "s" : "p"}`;
+    let line = `${hex(v.start, 8)}-${hex(v.end, 8)} ${v.prot & 1 ? "r" : "-"}${
+      v.prot & 2 ? "w" : "-"
+    }${v.prot & 4 ? "x" : "-"}${v.shared ? "s" : "p"}`;
     line += ` ${hex(isFile || v.obj instanceof AnonMemory ? v.objPg * PAGE : 0, 8)}`;
-    line += ` ${hex(id ? devMajor(id.dev) : 0, 2)}:${hex(id ? devMinor(id.dev) : 0, 2)} ${id ? id.ino : 0} `;
+    line += ` ${hex(id ? devMajor(id.dev) : 0, 2)}:${hex(id ? devMinor(id.dev) : 0, 2)} ${
+      id ? id.ino : 0
+    } `;
     if (v.name) line = line.padEnd(73) + v.name;
     s += line + "\n";
   }
@@ -390,7 +435,11 @@ export function mountinfoText(k: Kernel, root: VfsPath): string {
   for (const { m, at } of visibleMounts(k, root)) {
     const within = fsPath(m);
     const parent = m.parent ? m.parent.id : m.id;
-    s += `${m.id} ${parent} ${devMajor(m.fs.dev)}:${devMinor(m.fs.dev)} ${mangle(within)} ${mangle(at)} ${mountFlags(m)} - ${m.fs.type} ${mangle(m.fs.source)} ${m.readonly ? "ro" : "rw"}${m.options ? "," + m.options : ""}\n`;
+    s += `${m.id} ${parent} ${devMajor(m.fs.dev)}:${devMinor(m.fs.dev)} ${mangle(within)} ${
+      mangle(at)
+    } ${mountFlags(m)} - ${m.fs.type} ${mangle(m.fs.source)} ${m.readonly ? "ro" : "rw"}${
+      m.options ? "," + m.options : ""
+    }\n`;
   }
   return s;
 }

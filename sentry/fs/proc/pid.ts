@@ -92,7 +92,9 @@ class ReopenInode extends PseudoInode {
     return typeof st === "number" ? super.stat() : st;
   }
   open(flags: number): FileDescription | number {
-    const f = this.file as FileDescription & { reopen?: (flags: number) => FileDescription | number };
+    const f = this.file as FileDescription & {
+      reopen?: (flags: number) => FileDescription | number;
+    };
     if (typeof f.reopen === "function") return f.reopen(flags);
     // An anonymous pipe opens like a FIFO: a new end of the same pipe.
     if (f instanceof PipeFile) return new PipeFile(f.pipe, flags & (L.O_ACCMODE | L.O_NONBLOCK));
@@ -160,10 +162,29 @@ function readRange(tg: ThreadGroup, which: "arg" | "env"): string | number {
   return bytesToBinary(b);
 }
 
-const NS_NAMES = ["cgroup", "ipc", "mnt", "net", "pid", "pid_for_children", "time", "time_for_children", "user", "uts"];
+const NS_NAMES = [
+  "cgroup",
+  "ipc",
+  "mnt",
+  "net",
+  "pid",
+  "pid_for_children",
+  "time",
+  "time_for_children",
+  "user",
+  "uts",
+];
 const NS_INO: Record<string, number> = {
-  cgroup: 4026531835, ipc: 4026531839, mnt: 4026531841, net: 4026531840, pid: 4026531836,
-  pid_for_children: 4026531836, time: 4026531834, time_for_children: 4026531834, user: 4026531837, uts: 4026531838,
+  cgroup: 4026531835,
+  ipc: 4026531839,
+  mnt: 4026531841,
+  net: 4026531840,
+  pid: 4026531836,
+  pid_for_children: 4026531836,
+  time: 4026531834,
+  time_for_children: 4026531834,
+  user: 4026531837,
+  uts: 4026531838,
 };
 
 export interface ProcContext {
@@ -193,7 +214,8 @@ export function processDir(ctx: ProcContext, tg: ThreadGroup, t: Task | null): P
     maps: () => guarded(0o444, () => mapsText(tg.zombie ? null : task()?.mm ?? null)),
     cmdline: () => gen(0o444, () => readRange(tg, "arg")),
     environ: () => guarded(0o400, () => readRange(tg, "env")),
-    auxv: () => guarded(0o400, () => (tg.zombie ? new Uint8Array(0) : task()?.mm.auxv ?? new Uint8Array(0))),
+    auxv: () =>
+      guarded(0o400, () => (tg.zombie ? new Uint8Array(0) : task()?.mm.auxv ?? new Uint8Array(0))),
     comm: () =>
       gen(0o644, () => `${whole ? tg.comm : (task()?.comm ?? tg.comm)}\n`, {
         write: (data: string, r: Task | null) => {
@@ -222,17 +244,33 @@ export function processDir(ctx: ProcContext, tg: ThreadGroup, t: Task | null): P
           return 0;
         },
       }),
-    oom_adj: () => gen(0o644, () => `${Math.round(((tg.ext.get("proc.oom_score_adj") as number | undefined) ?? 0) * 17 / 1000)}\n`, { write: () => 0 }),
+    oom_adj: () =>
+      gen(
+        0o644,
+        () =>
+          `${
+            Math.round(((tg.ext.get("proc.oom_score_adj") as number | undefined) ?? 0) * 17 / 1000)
+          }\n`,
+        { write: () => 0 },
+      ),
     loginuid: () => gen(0o644, () => "4294967295", { write: () => -E.EPERM }),
     sessionid: () => gen(0o444, () => "4294967295"),
-    uid_map: () => gen(0o644, () => `${"0".padStart(10)} ${"0".padStart(10)} ${"4294967295".padStart(10)}\n`, { write: () => -E.EPERM }),
-    gid_map: () => gen(0o644, () => `${"0".padStart(10)} ${"0".padStart(10)} ${"4294967295".padStart(10)}\n`, { write: () => -E.EPERM }),
+    uid_map: () =>
+      gen(0o644, () => `${"0".padStart(10)} ${"0".padStart(10)} ${"4294967295".padStart(10)}\n`, {
+        write: () => -E.EPERM,
+      }),
+    gid_map: () =>
+      gen(0o644, () => `${"0".padStart(10)} ${"0".padStart(10)} ${"4294967295".padStart(10)}\n`, {
+        write: () => -E.EPERM,
+      }),
     setgroups: () => gen(0o644, () => "allow\n", { write: () => -E.EPERM }),
     personality: () => guarded(0o400, () => "00000000\n"),
     wchan: () => gen(0o444, () => "0"),
     io: () =>
-      guarded(0o400, () =>
-        "rchar: 0\nwchar: 0\nsyscr: 0\nsyscw: 0\nread_bytes: 0\nwrite_bytes: 0\ncancelled_write_bytes: 0\n"
+      guarded(
+        0o400,
+        () =>
+          "rchar: 0\nwchar: 0\nsyscr: 0\nsyscw: 0\nread_bytes: 0\nwrite_bytes: 0\ncancelled_write_bytes: 0\n",
       ),
     schedstat: () => gen(0o444, () => "0 0 0\n"),
     mem: () => new MemInode(fs, tg, owner),
@@ -255,7 +293,13 @@ export function processDir(ctx: ProcContext, tg: ThreadGroup, t: Task | null): P
     fdinfo: () => fdDir(ctx, tg, task, owner, true),
     ns: () => {
       const links: Record<string, Inode> = {};
-      for (const n of NS_NAMES) links[n] = new PseudoSymlink(fs, () => `${n.replace(/_for_children$/, "")}:[${NS_INO[n]}]`, owner);
+      for (const n of NS_NAMES) {
+        links[n] = new PseudoSymlink(
+          fs,
+          () => `${n.replace(/_for_children$/, "")}:[${NS_INO[n]}]`,
+          owner,
+        );
+      }
       return new PseudoDir(fs, 0o511, () => NS_NAMES, (n) => links[n] ?? null, owner);
     },
   };
@@ -271,7 +315,9 @@ export function processDir(ctx: ProcContext, tg: ThreadGroup, t: Task | null): P
         },
         owner,
         0,
-        (name, child) => alive() && tg.tasks.some((x) => String(x.tid) === name && x.state !== TaskState.Dead) && child !== null,
+        (name, child) =>
+          alive() && tg.tasks.some((x) => String(x.tid) === name && x.state !== TaskState.Dead) &&
+          child !== null,
       );
   }
   const names = Object.keys(entries).sort();
@@ -300,7 +346,13 @@ function rootPath(k: Kernel): VfsPath {
 }
 
 /** /proc/[pid]/cwd and root: magic links to the process's working or root directory. */
-function fsLink(ctx: ProcContext, tg: ThreadGroup, task: () => Task | undefined, which: "cwd" | "root", owner: () => Owner): Inode {
+function fsLink(
+  ctx: ProcContext,
+  tg: ThreadGroup,
+  task: () => Task | undefined,
+  which: "cwd" | "root",
+  owner: () => Owner,
+): Inode {
   const { fs, kernel: k } = ctx;
   const target = (): VfsPath | number => {
     if (!mayAccess(fs.current, tg)) return -E.EACCES;
@@ -308,16 +360,27 @@ function fsLink(ctx: ProcContext, tg: ThreadGroup, task: () => Task | undefined,
     if (!t || tg.zombie) return -E.ENOENT;
     return which === "cwd" ? t.fs.cwd : t.fs.root;
   };
-  return new MagicLinkInode(fs, () => {
-    const p = target();
-    if (typeof p === "number") return p;
-    const s = pathString(p, fs.current?.fs.root ?? rootPath(k));
-    return s === null ? "/" : s + (p.dentry.deleted ? " (deleted)" : "");
-  }, target, owner);
+  return new MagicLinkInode(
+    fs,
+    () => {
+      const p = target();
+      if (typeof p === "number") return p;
+      const s = pathString(p, fs.current?.fs.root ?? rootPath(k));
+      return s === null ? "/" : s + (p.dentry.deleted ? " (deleted)" : "");
+    },
+    target,
+    owner,
+  );
 }
 
 /** /proc/[pid]/fd (magic links) and /proc/[pid]/fdinfo (pos, flags, mnt_id, ino). */
-function fdDir(ctx: ProcContext, tg: ThreadGroup, task: () => Task | undefined, owner: () => Owner, info: boolean): PseudoDir {
+function fdDir(
+  ctx: ProcContext,
+  tg: ThreadGroup,
+  task: () => Task | undefined,
+  owner: () => Owner,
+  info: boolean,
+): PseudoDir {
   const { fs, kernel: k } = ctx;
   const table = () => {
     const t = task();
@@ -342,23 +405,31 @@ function fdDir(ctx: ProcContext, tg: ThreadGroup, task: () => Task | undefined, 
         const mnt = file.path?.mount.id ?? 0;
         // f_flags keep neither the open-time-only flags nor O_CLOEXEC (an fd flag).
         const fflags = file.flags & ~(L.O_CLOEXEC | L.O_CREAT | L.O_EXCL | L.O_NOCTTY | L.O_TRUNC);
-        return `pos:\t${file.offset}\nflags:\t0${(fflags | cloexec | largefile).toString(8)}\nmnt_id:\t${mnt}\nino:\t${ino}\n`;
+        return `pos:\t${file.offset}\nflags:\t0${
+          (fflags | cloexec | largefile).toString(8)
+        }\nmnt_id:\t${mnt}\nino:\t${ino}\n`;
       }, { owner });
     }
     const mode = (f.readable ? 0o500 : 0) | (f.writable ? 0o300 : 0);
-    return new MagicLinkInode(fs, () => {
-      const file = table()?.get(fd);
-      if (!file) return -E.ENOENT;
-      if (!mayAccess(fs.current, tg)) return -E.EACCES;
-      return fdLinkText(file, fs.current, k);
-    }, () => {
-      const file = table()?.get(fd);
-      if (!file) return -E.ENOENT;
-      if (!mayAccess(fs.current, tg)) return -E.EACCES;
-      if (file.path) return file.path;
-      const d = new Dentry(fdLinkText(file, fs.current, k), null, new ReopenInode(fs, file));
-      return { mount: k.mounts.root, dentry: d };
-    }, owner, mode);
+    return new MagicLinkInode(
+      fs,
+      () => {
+        const file = table()?.get(fd);
+        if (!file) return -E.ENOENT;
+        if (!mayAccess(fs.current, tg)) return -E.EACCES;
+        return fdLinkText(file, fs.current, k);
+      },
+      () => {
+        const file = table()?.get(fd);
+        if (!file) return -E.ENOENT;
+        if (!mayAccess(fs.current, tg)) return -E.EACCES;
+        if (file.path) return file.path;
+        const d = new Dentry(fdLinkText(file, fs.current, k), null, new ReopenInode(fs, file));
+        return { mount: k.mounts.root, dentry: d };
+      },
+      owner,
+      mode,
+    );
   };
   // Each link remembers the file it was made for: a reused fd number is a new entry.
   const madeFor = new WeakMap<Inode, FileDescription>();
@@ -374,7 +445,8 @@ function fdDir(ctx: ProcContext, tg: ThreadGroup, task: () => Task | undefined, 
     },
     owner,
     0,
-    (name, child) => isAlive(k, tg) && fileAt(name) !== undefined && madeFor.get(child) === fileAt(name),
+    (name, child) =>
+      isAlive(k, tg) && fileAt(name) !== undefined && madeFor.get(child) === fileAt(name),
   );
 }
 

@@ -25,7 +25,9 @@ export class ProcFS extends PseudoFS {
       }),
       "thread-self": new PseudoSymlink(this, () => {
         const t = this.current;
-        return t ? `${t.tg.tgid}/task/${t.tid}` : `${kernel.init?.tgid ?? 1}/task/${kernel.init?.tgid ?? 1}`;
+        return t
+          ? `${t.tg.tgid}/task/${t.tid}`
+          : `${kernel.init?.tgid ?? 1}/task/${kernel.init?.tgid ?? 1}`;
       }),
       mounts: new PseudoSymlink(this, () => "self/mounts"),
       net: new PseudoSymlink(this, () => "self/net"),
@@ -43,7 +45,9 @@ export class ProcFS extends PseudoFS {
       0o555,
       () => [
         ...fixedNames,
-        ...[...kernel.groups.values()].filter((g) => !g.reaped).map((g) => g.tgid).sort((a, b) => a - b).map(String),
+        ...[...kernel.groups.values()].filter((g) => !g.reaped).map((g) => g.tgid).sort((a, b) =>
+          a - b
+        ).map(String),
       ],
       (name) => {
         if (fixed[name]) return fixed[name];

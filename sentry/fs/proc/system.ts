@@ -9,7 +9,7 @@ import { TaskState } from "../../kernel/task.ts";
 import { ptyTable } from "../../kernel/tty/ptys.ts";
 import { type Inode } from "../../vfs/inode.ts";
 import { GenFile, PseudoDir, type PseudoFS } from "../pseudo/nodes.ts";
-import { cpuCount, HZ, hostUsage, memUse } from "./format.ts";
+import { cpuCount, hostUsage, HZ, memUse } from "./format.ts";
 
 let hostCpuinfo: string | null = null;
 let hostMemTotalKb = 0;
@@ -20,8 +20,11 @@ function cpuinfo(): string {
     try {
       hostCpuinfo = Deno.readTextFileSync("/proc/cpuinfo");
     } catch {
-      hostCpuinfo = Array.from({ length: cpuCount() }, (_, i) =>
-        `processor\t: ${i}\nvendor_id\t: GenuineIntel\nmodel name\t: cordon virtual CPU\nflags\t\t: fpu sse sse2\n\n`).join("");
+      hostCpuinfo = Array.from(
+        { length: cpuCount() },
+        (_, i) =>
+          `processor\t: ${i}\nvendor_id\t: GenuineIntel\nmodel name\t: cordon virtual CPU\nflags\t\t: fpu sse sse2\n\n`,
+      ).join("");
     }
   }
   return hostCpuinfo;
@@ -57,29 +60,73 @@ function meminfo(k: Kernel): string {
   const usedKb = Math.min(totalKb, Math.max(Math.floor(k.memfile.allocated / 1024), anon + shmem));
   const free = Math.max(0, totalKb - usedKb);
   const rows: Array<[string, number | string]> = [
-    ["MemTotal", totalKb], ["MemFree", free], ["MemAvailable", free], ["Buffers", 0],
-    ["Cached", file + shmem], ["SwapCached", 0], ["Active", anon + file], ["Inactive", 0],
-    ["Active(anon)", anon], ["Inactive(anon)", 0], ["Active(file)", file], ["Inactive(file)", 0],
-    ["Unevictable", 0], ["Mlocked", 0], ["SwapTotal", 0], ["SwapFree", 0], ["Zswap", 0],
-    ["Zswapped", 0], ["Dirty", 0], ["Writeback", 0], ["AnonPages", anon], ["Mapped", file],
-    ["Shmem", shmem], ["KReclaimable", 0], ["Slab", 0], ["SReclaimable", 0], ["SUnreclaim", 0],
-    ["KernelStack", 0], ["PageTables", pte], ["SecPageTables", 0], ["NFS_Unstable", 0],
-    ["Bounce", 0], ["WritebackTmp", 0], ["CommitLimit", Math.floor(totalKb / 2)],
-    ["Committed_AS", usedKb], ["VmallocTotal", 34359738367], ["VmallocUsed", 0],
-    ["VmallocChunk", 0], ["Percpu", 0], ["HardwareCorrupted", 0], ["AnonHugePages", 0],
-    ["ShmemHugePages", 0], ["ShmemPmdMapped", 0], ["FileHugePages", 0], ["FilePmdMapped", 0],
-    ["HugePages_Total", "0"], ["HugePages_Free", "0"], ["HugePages_Rsvd", "0"],
-    ["HugePages_Surp", "0"], ["Hugepagesize", 2048], ["Hugetlb", 0], ["DirectMap4k", 0],
+    ["MemTotal", totalKb],
+    ["MemFree", free],
+    ["MemAvailable", free],
+    ["Buffers", 0],
+    ["Cached", file + shmem],
+    ["SwapCached", 0],
+    ["Active", anon + file],
+    ["Inactive", 0],
+    ["Active(anon)", anon],
+    ["Inactive(anon)", 0],
+    ["Active(file)", file],
+    ["Inactive(file)", 0],
+    ["Unevictable", 0],
+    ["Mlocked", 0],
+    ["SwapTotal", 0],
+    ["SwapFree", 0],
+    ["Zswap", 0],
+    ["Zswapped", 0],
+    ["Dirty", 0],
+    ["Writeback", 0],
+    ["AnonPages", anon],
+    ["Mapped", file],
+    ["Shmem", shmem],
+    ["KReclaimable", 0],
+    ["Slab", 0],
+    ["SReclaimable", 0],
+    ["SUnreclaim", 0],
+    ["KernelStack", 0],
+    ["PageTables", pte],
+    ["SecPageTables", 0],
+    ["NFS_Unstable", 0],
+    ["Bounce", 0],
+    ["WritebackTmp", 0],
+    ["CommitLimit", Math.floor(totalKb / 2)],
+    ["Committed_AS", usedKb],
+    ["VmallocTotal", 34359738367],
+    ["VmallocUsed", 0],
+    ["VmallocChunk", 0],
+    ["Percpu", 0],
+    ["HardwareCorrupted", 0],
+    ["AnonHugePages", 0],
+    ["ShmemHugePages", 0],
+    ["ShmemPmdMapped", 0],
+    ["FileHugePages", 0],
+    ["FilePmdMapped", 0],
+    ["HugePages_Total", "0"],
+    ["HugePages_Free", "0"],
+    ["HugePages_Rsvd", "0"],
+    ["HugePages_Surp", "0"],
+    ["Hugepagesize", 2048],
+    ["Hugetlb", 0],
+    ["DirectMap4k", 0],
     ["DirectMap2M", totalKb],
   ];
   return rows.map(([name, v]) =>
-    typeof v === "string" ? `${(name + ":").padEnd(16)}${v.padStart(8)}\n` : `${(name + ":").padEnd(16)}${String(v).padStart(8)} kB\n`
+    typeof v === "string"
+      ? `${(name + ":").padEnd(16)}${v.padStart(8)}\n`
+      : `${(name + ":").padEnd(16)}${String(v).padStart(8)} kB\n`
   ).join("");
 }
 
 /** CPU time of every live process (ticks), and how many tasks run or wait. */
-function busyTicks(k: Kernel): { user: number; system: number; running: number; blocked: number; total: number } {
-  let user = 0, system = 0, running = 0, blocked = 0, total = 0;
+function busyTicks(
+  k: Kernel,
+): { user: number; system: number; running: number; blocked: number; total: number } {
+  let user = 0, system = 0, running = 0, total = 0;
+  const blocked = 0;
   const seen = new Set<unknown>();
   for (const g of k.groups.values()) {
     user += Math.floor(g.childUserNs / 1e7);
@@ -108,7 +155,8 @@ function statText(k: Kernel): string {
   const n = cpuCount();
   const up = Math.floor(uptimeNs(k) / 1e7);
   const idle = Math.max(0, up * n - b.user - b.system);
-  const line = (name: string, u: number, s: number, i: number) => `${name} ${u} 0 ${s} ${i} 0 0 0 0 0 0\n`;
+  const line = (name: string, u: number, s: number, i: number) =>
+    `${name} ${u} 0 ${s} ${i} 0 0 0 0 0 0\n`;
   let out = line("cpu ", b.user, b.system, idle);
   for (let c = 0; c < n; c++) {
     out += line(`cpu${c}`, Math.floor(b.user / n), Math.floor(b.system / n), Math.floor(idle / n));
@@ -138,7 +186,8 @@ function filesystemsText(types: string[]): string {
   return [...all].map((t) => `nodev\t${t}\n`).join("");
 }
 
-const DEVICES = "Character devices:\n  1 mem\n  5 /dev/tty\n  5 /dev/console\n  5 /dev/ptmx\n136 pts\n\nBlock devices:\n";
+const DEVICES =
+  "Character devices:\n  1 mem\n  5 /dev/tty\n  5 /dev/console\n  5 /dev/ptmx\n136 pts\n\nBlock devices:\n";
 
 // ---- /proc/sys ---------------------------------------------------------------------------
 
@@ -180,7 +229,9 @@ function tunable(k: Kernel, key: string, initial: string): Sysctl {
 }
 
 function sysctls(k: Kernel): Map<string, Sysctl> {
-  const ro = (v: string | (() => string)): Sysctl => ({ read: () => (typeof v === "string" ? v : v()) + "\n" });
+  const ro = (v: string | (() => string)): Sysctl => ({
+    read: () => (typeof v === "string" ? v : v()) + "\n",
+  });
   const m = new Map<string, Sysctl>([
     ["kernel/hostname", {
       read: () => k.hostname + "\n",
@@ -227,12 +278,18 @@ function sysctls(k: Kernel): Map<string, Sysctl> {
     ["kernel/msgmni", ro("32000")],
     ["kernel/sem", ro("32000\t1024000000\t500\t32000")],
     ["kernel/unprivileged_bpf_disabled", ro("2")],
-    ["kernel/seccomp/actions_avail", ro("kill_process kill_thread trap errno user_notif trace log allow")],
-    ["kernel/random/boot_id", ro(() => {
-      let id = bootIds.get(k);
-      if (!id) bootIds.set(k, id = randomUuid());
-      return id;
-    })],
+    [
+      "kernel/seccomp/actions_avail",
+      ro("kill_process kill_thread trap errno user_notif trace log allow"),
+    ],
+    [
+      "kernel/random/boot_id",
+      ro(() => {
+        let id = bootIds.get(k);
+        if (!id) bootIds.set(k, id = randomUuid());
+        return id;
+      }),
+    ],
     ["kernel/random/uuid", ro(randomUuid)],
     ["kernel/random/entropy_avail", ro("256")],
     ["kernel/random/poolsize", ro("256")],
@@ -257,16 +314,19 @@ function sysctls(k: Kernel): Map<string, Sysctl> {
     ["vm/min_free_kbytes", ro("67584")],
     ["vm/drop_caches", { read: () => "0\n", write: () => 0 }],
     ["fs/file-max", ro("9223372036854775807")],
-    ["fs/file-nr", ro(() => {
-      let n = 0;
-      const seen = new Set<unknown>();
-      for (const t of k.tasks.values()) {
-        if (seen.has(t.fdTable) || t.fdTable.users <= 0) continue;
-        seen.add(t.fdTable);
-        n += t.fdTable.count();
-      }
-      return `${n}\t0\t9223372036854775807`;
-    })],
+    [
+      "fs/file-nr",
+      ro(() => {
+        let n = 0;
+        const seen = new Set<unknown>();
+        for (const t of k.tasks.values()) {
+          if (seen.has(t.fdTable) || t.fdTable.users <= 0) continue;
+          seen.add(t.fdTable);
+          n += t.fdTable.count();
+        }
+        return `${n}\t0\t9223372036854775807`;
+      }),
+    ],
     ["fs/nr_open", tunable(k, "fs/nr_open", "1048576")],
     ["fs/pipe-max-size", tunable(k, "fs/pipe-max-size", "1048576")],
     ["fs/pipe-user-pages-hard", ro("0")],
@@ -334,7 +394,11 @@ export function sysDir(fs: PseudoFS, k: Kernel): PseudoDir {
 }
 
 /** The system-wide files at the top of /proc. */
-export function systemFiles(fs: PseudoFS, k: Kernel, fsTypes: () => string[]): Record<string, Inode> {
+export function systemFiles(
+  fs: PseudoFS,
+  k: Kernel,
+  fsTypes: () => string[],
+): Record<string, Inode> {
   const g = (f: () => string, mode = 0o444) => new GenFile(fs, mode, f);
   return {
     cpuinfo: g(cpuinfo),
@@ -342,7 +406,9 @@ export function systemFiles(fs: PseudoFS, k: Kernel, fsTypes: () => string[]): R
     stat: g(() => statText(k)),
     uptime: g(() => uptimeText(k)),
     loadavg: g(() => loadavgText(k)),
-    version: g(() => `Linux version ${KERNEL_RELEASE} (cordon@cordon) (cordon) ${KERNEL_VERSION}\n`),
+    version: g(() =>
+      `Linux version ${KERNEL_RELEASE} (cordon@cordon) (cordon) ${KERNEL_VERSION}\n`
+    ),
     filesystems: g(() => filesystemsText(fsTypes())),
     cmdline: g(() => `BOOT_IMAGE=/vmlinuz-${KERNEL_RELEASE} console=hvc0\n`),
     devices: g(() => DEVICES),
@@ -351,7 +417,9 @@ export function systemFiles(fs: PseudoFS, k: Kernel, fsTypes: () => string[]): R
     modules: g(() => ""),
     partitions: g(() => "major minor  #blocks  name\n\n"),
     diskstats: g(() => ""),
-    vmstat: g(() => "nr_free_pages 0\npgpgin 0\npgpgout 0\npswpin 0\npswpout 0\npgfault 0\npgmajfault 0\n"),
+    vmstat: g(() =>
+      "nr_free_pages 0\npgpgin 0\npgpgout 0\npswpin 0\npswpout 0\npgfault 0\npgmajfault 0\n"
+    ),
     interrupts: g(() => ""),
     sys: sysDir(fs, k),
   };

@@ -12,7 +12,15 @@ import type { Task } from "../../kernel/task.ts";
 import type { Kernel } from "../../kernel/kernel.ts";
 import { binaryToBytes } from "../../util/bytes.ts";
 import { FileDescription } from "../../vfs/file.ts";
-import { anonDev, type DirEntry, dtype, FileSystem, Inode, type SetAttr, type Stat } from "../../vfs/inode.ts";
+import {
+  anonDev,
+  type DirEntry,
+  dtype,
+  FileSystem,
+  Inode,
+  type SetAttr,
+  type Stat,
+} from "../../vfs/inode.ts";
 import type { VfsPath } from "../../vfs/mount.ts";
 import type { MagicLink } from "../../vfs/resolve.ts";
 import type { UserIO } from "../../vfs/userio.ts";
@@ -52,7 +60,12 @@ const ROOT: Owner = { uid: 0, gid: 0 };
 
 export abstract class PseudoInode extends Inode {
   readonly ino: number;
-  constructor(readonly fs: PseudoFS, public imode: number, public owner: () => Owner = () => ROOT, ino = 0) {
+  constructor(
+    readonly fs: PseudoFS,
+    public imode: number,
+    public owner: () => Owner = () => ROOT,
+    ino = 0,
+  ) {
     super();
     this.ino = ino || fs.allocIno();
   }
@@ -82,8 +95,19 @@ export abstract class PseudoInode extends Inode {
     const o = this.owner();
     const t = this.times();
     return {
-      dev: this.fs.dev, ino: this.ino, mode: this.imode, nlink: this.nlink(), uid: o.uid, gid: o.gid,
-      rdev: this.rdev(), size: this.size(), blksize: 1024, blocks: 0, atimeNs: t, mtimeNs: t, ctimeNs: t,
+      dev: this.fs.dev,
+      ino: this.ino,
+      mode: this.imode,
+      nlink: this.nlink(),
+      uid: o.uid,
+      gid: o.gid,
+      rdev: this.rdev(),
+      size: this.size(),
+      blksize: 1024,
+      blocks: 0,
+      atimeNs: t,
+      mtimeNs: t,
+      ctimeNs: t,
     };
   }
 
@@ -160,7 +184,12 @@ export class PseudoDir extends PseudoInode {
 }
 
 /** A directory with a fixed set of entries. */
-export function staticDir(fs: PseudoFS, mode: number, entries: Record<string, Inode>, owner?: () => Owner): PseudoDir {
+export function staticDir(
+  fs: PseudoFS,
+  mode: number,
+  entries: Record<string, Inode>,
+  owner?: () => Owner,
+): PseudoDir {
   const names = Object.keys(entries);
   return new PseudoDir(fs, mode, () => names, (n) => entries[n] ?? null, owner);
 }
@@ -268,7 +297,12 @@ export class GenFileDescription extends FileDescription {
 
 /** A symlink whose target is computed when read. */
 export class PseudoSymlink extends PseudoInode {
-  constructor(fs: PseudoFS, readonly target: () => string | number, owner?: () => Owner, mode = 0o777) {
+  constructor(
+    fs: PseudoFS,
+    readonly target: () => string | number,
+    owner?: () => Owner,
+    mode = 0o777,
+  ) {
     super(fs, L.S_IFLNK | mode, owner);
   }
 

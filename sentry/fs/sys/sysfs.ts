@@ -48,7 +48,10 @@ function files(k: Kernel): Map<string, Gen | null> {
     ["kernel/mm/transparent_hugepage/enabled", () => "always [madvise] never\n"],
     ["kernel/mm/transparent_hugepage/defrag", () => "always defer defer+madvise [madvise] never\n"],
     ["kernel/mm/transparent_hugepage/hpage_pmd_size", () => "2097152\n"],
-    ["kernel/mm/transparent_hugepage/shmem_enabled", () => "always within_size advise [never] deny force\n"],
+    [
+      "kernel/mm/transparent_hugepage/shmem_enabled",
+      () => "always within_size advise [never] deny force\n",
+    ],
     ["module", null],
     ["power", null],
   ]);

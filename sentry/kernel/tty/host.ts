@@ -140,7 +140,12 @@ export class HostConsole implements TtyDevice {
   private arm(events: number): void {
     if (this.gone) return;
     this.watching |= events;
-    const rc = this.kernel.watchFd(this.fd, this.watching | EPOLLONESHOT, (ev) => this.onEvents(ev), this.token || undefined);
+    const rc = this.kernel.watchFd(
+      this.fd,
+      this.watching | EPOLLONESHOT,
+      (ev) => this.onEvents(ev),
+      this.token || undefined,
+    );
     if (rc > 0) this.token = rc;
   }
 
@@ -263,7 +268,11 @@ function makeRaw(fd: number): void {
   const IGNBRK = 1, BRKINT = 2, PARMRK = 0o10, ISTRIP = 0o40, INLCR = 0o100, IGNCR = 0o200;
   const ICRNL = 0o400, IXON = 0o2000, OPOST = 1, ECHO = 0o10, ECHONL = 0o100, ICANON = 2;
   const ISIG = 1, IEXTEN = 0o100000, CSIZE = 0o60, PARENB = 0o400, CS8 = 0o60;
-  dv.setUint32(0, dv.getUint32(0, true) & ~(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR | ICRNL | IXON), true);
+  dv.setUint32(
+    0,
+    dv.getUint32(0, true) & ~(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR | ICRNL | IXON),
+    true,
+  );
   dv.setUint32(4, dv.getUint32(4, true) & ~OPOST, true);
   dv.setUint32(12, dv.getUint32(12, true) & ~(ECHO | ECHONL | ICANON | ISIG | IEXTEN), true);
   dv.setUint32(8, (dv.getUint32(8, true) & ~(CSIZE | PARENB)) | CS8, true);

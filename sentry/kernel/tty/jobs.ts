@@ -86,7 +86,9 @@ export function isSessionLeader(tg: ThreadGroup): boolean {
 export function killPgrp(k: Kernel, pgrp: number, sig: number): void {
   if (pgrp <= 0) return;
   for (const g of [...k.groups.values()]) {
-    if (g.pgid === pgrp && !g.zombie) k.signals.sendToGroup(g, { signo: sig, errno: 0, code: L.SI_KERNEL });
+    if (g.pgid === pgrp && !g.zombie) {
+      k.signals.sendToGroup(g, { signo: sig, errno: 0, code: L.SI_KERNEL });
+    }
   }
 }
 

@@ -146,7 +146,12 @@ export class LineDiscipline {
     if (i & (T.IGNCR | T.ICRNL)) m[13] = 1;
     if (i & T.INLCR) m[10] = 1;
     if (l & T.ICANON) {
-      m[cc[T.VERASE]] = m[cc[T.VKILL]] = m[cc[T.VEOF]] = m[10] = m[cc[T.VEOL]] = 1;
+      m[cc[T.VERASE]] =
+        m[cc[T.VKILL]] =
+        m[cc[T.VEOF]] =
+        m[10] =
+        m[cc[T.VEOL]] =
+          1;
       if (l & T.IEXTEN) {
         m[cc[T.VWERASE]] = m[cc[T.VLNEXT]] = m[cc[T.VEOL2]] = 1;
         if (l & T.ECHO) m[cc[T.VREPRINT]] = 1;
@@ -265,7 +270,13 @@ export class LineDiscipline {
       }
     }
     if (l & T.ISIG) {
-      const sig = c === cc[T.VINTR] ? SIGINT : c === cc[T.VQUIT] ? SIGQUIT : c === cc[T.VSUSP] ? SIGTSTP : 0;
+      const sig = c === cc[T.VINTR]
+        ? SIGINT
+        : c === cc[T.VQUIT]
+        ? SIGQUIT
+        : c === cc[T.VSUSP]
+        ? SIGTSTP
+        : 0;
       if (sig) {
         this.isig(sig);
         if (t.iflag & T.IXON) this.stopped = false;

@@ -141,8 +141,11 @@ export class Terminal implements JobTerminal {
     if (this.locked) return -E.EIO;
     if (this.exclusive && t && !t.creds.hasCap(CAP_SYS_ADMIN)) return -E.EBUSY;
     const f = new TtyFile(this, flags, path, inode);
-    if (t && !(flags & L.O_NOCTTY) && isSessionLeader(t.tg) && !controllingTty(t.tg) && !this.session &&
-      (flags & L.O_ACCMODE) !== L.O_WRONLY) {
+    if (
+      t && !(flags & L.O_NOCTTY) && isSessionLeader(t.tg) && !controllingTty(t.tg) &&
+      !this.session &&
+      (flags & L.O_ACCMODE) !== L.O_WRONLY
+    ) {
       setControllingTty(t.tg, this);
     }
     return f;
@@ -189,7 +192,9 @@ export class Terminal implements JobTerminal {
   /** Sets the window size; the foreground process group hears of a change (SIGWINCH). */
   setWinSize(ws: T.WinSize): void {
     const w = this.winsize;
-    if (w.rows === ws.rows && w.cols === ws.cols && w.xpixel === ws.xpixel && w.ypixel === ws.ypixel) return;
+    if (
+      w.rows === ws.rows && w.cols === ws.cols && w.xpixel === ws.xpixel && w.ypixel === ws.ypixel
+    ) return;
     this.winsize = { ...ws };
     killPgrp(this.kernel, this.pgrp, L.SIGWINCH);
   }
@@ -281,7 +286,13 @@ export class Terminal implements JobTerminal {
   /** ioctls of the terminal, from a slave file (fromMaster false) or from its pty master
    * (which addresses the slave for termios, window size and process groups, as Linux's
    * real_tty does). */
-  ioctl(ctx: IoctlContext, file: FileDescription, fromMaster: boolean, cmd: number, arg: number): number {
+  ioctl(
+    ctx: IoctlContext,
+    file: FileDescription,
+    fromMaster: boolean,
+    cmd: number,
+    arg: number,
+  ): number {
     const t = ctx.task as Task;
     const mm = ctx.mm;
     const hung = !fromMaster && (file as TtyFile).hungUp;
@@ -291,7 +302,10 @@ export class Terminal implements JobTerminal {
     switch (cmd) {
       case L.TCGETS:
       case TCGETS2:
-        return mm.copyOut(arg, this.termios.encode(cmd === TCGETS2 ? T.TERMIOS2_SIZE : T.TERMIOS_SIZE));
+        return mm.copyOut(
+          arg,
+          this.termios.encode(cmd === TCGETS2 ? T.TERMIOS2_SIZE : T.TERMIOS_SIZE),
+        );
       case TCGETA:
         return mm.copyOut(arg, this.termios.encodeTermio());
       case L.TCSETS:
@@ -382,36 +396,16 @@ export class Terminal implements JobTerminal {
         // From the master, input and output swap sides.
         let which = arg;
         if (fromMaster && which !== TCIOFLUSH) which = which === TCIFLUSH ? TCOFLUSH : TCIFLUSH;
+        if (which < TCIFLUSH || which > TCIOFLUSH) return -E.EINVAL;
         if (which === TCIFLUSH || which === TCIOFLUSH) this.flushInput();
         if (which === TCOFLUSH || which === TCIOFLUSH) this.ldisc.flushOutput();
-        if (which > TCIOFLUSH) return -E.EINVAL;
         this.notifySlaves(WRITE_EVENTS);
         this.device?.inputRoom();
         return 0;
       }
       case TCXONC: {
         const jc = fromMaster ? 0 : checkChange(t, this, L.SIGTTOU);
-        if (jc < 0) return jc;
-        switch (arg) {
-          case TCOOFF:
-            this.ldisc.stopped = true;
-            return 0;
-          case TCOON:
-            this.ldisc.stopped = false;
-            if (this.ldisc.output.length) this.device?.outputReady();
-            return 0;
-          case TCIOFF:
-          case TCION: {
-            const c = this.termios.cc[arg === TCIOFF ? T.VSTOP : T.VSTART];
-            if (c !== T.DISABLED_CHAR) {
-              this.ldisc.output.push(Uint8Array.of(c));
-              this.device?.outputReady();
-            }
-            return 0;
-          }
-          default:
-            return -E.EINVAL;
-        }
+        return jc < 0 ? jc : this.flowControl(arg);
       }
       case TCSBRK:
       case TCSBRKP:
@@ -457,6 +451,30 @@ export class Terminal implements JobTerminal {
         return -E.ENOTTY;
       default:
         return -E.ENOTTY;
+    }
+  }
+
+  /** TCXONC: suspend or resume output, or send STOP/START to the device. */
+  private flowControl(arg: number): number {
+    switch (arg) {
+      case TCOOFF:
+        this.ldisc.stopped = true;
+        return 0;
+      case TCOON:
+        this.ldisc.stopped = false;
+        if (this.ldisc.output.length) this.device?.outputReady();
+        return 0;
+      case TCIOFF:
+      case TCION: {
+        const c = this.termios.cc[arg === TCIOFF ? T.VSTOP : T.VSTART];
+        if (c !== T.DISABLED_CHAR) {
+          this.ldisc.output.push(Uint8Array.of(c));
+          this.device?.outputReady();
+        }
+        return 0;
+      }
+      default:
+        return -E.EINVAL;
     }
   }
 
@@ -506,8 +524,19 @@ export class TtyFile extends FileDescription {
     if (this.inode) return this.inode.stat();
     const now = this.tty.kernel.realtimeNs();
     return {
-      dev: makeDev(0, 22), ino: this.tty.index + 3, mode: L.S_IFCHR | 0o620, nlink: 1, uid: 0, gid: 5,
-      rdev: this.tty.rdev, size: 0, blksize: 1024, blocks: 0, atimeNs: now, mtimeNs: now, ctimeNs: now,
+      dev: makeDev(0, 22),
+      ino: this.tty.index + 3,
+      mode: L.S_IFCHR | 0o620,
+      nlink: 1,
+      uid: 0,
+      gid: 5,
+      rdev: this.tty.rdev,
+      size: 0,
+      blksize: 1024,
+      blocks: 0,
+      atimeNs: now,
+      mtimeNs: now,
+      ctimeNs: now,
     };
   }
 

@@ -33,9 +33,37 @@ export const TERMIOS2_SIZE = 44;
 export const TERMIO_SIZE = 18;
 
 const BAUD_RATES = [
-  0, 50, 75, 110, 134, 150, 200, 300, 600, 1200, 1800, 2400, 4800, 9600, 19200, 38400,
-  57600, 115200, 230400, 460800, 500000, 576000, 921600, 1000000, 1152000, 1500000,
-  2000000, 2500000, 3000000, 3500000, 4000000,
+  0,
+  50,
+  75,
+  110,
+  134,
+  150,
+  200,
+  300,
+  600,
+  1200,
+  1800,
+  2400,
+  4800,
+  9600,
+  19200,
+  38400,
+  57600,
+  115200,
+  230400,
+  460800,
+  500000,
+  576000,
+  921600,
+  1000000,
+  1152000,
+  1500000,
+  2000000,
+  2500000,
+  3000000,
+  3500000,
+  4000000,
 ];
 
 /** The speed a CBAUD code stands for (0 for an unknown code). */
@@ -52,7 +80,27 @@ export class Termios {
   lflag = ISIG | ICANON | ECHO | ECHOE | ECHOK | ECHOCTL | ECHOKE | IEXTEN;
   line = 0;
   /** ^C ^\ ^? ^U ^D, TIME 0, MIN 1, -, ^Q ^S ^Z, -, ^R ^O ^W ^V, - (Linux's INIT_C_CC). */
-  cc = Uint8Array.from([3, 0o34, 0o177, 0o25, 4, 0, 1, 0, 0o21, 0o23, 0o32, 0, 0o22, 0o17, 0o27, 0o26, 0, 0, 0]);
+  cc = Uint8Array.from([
+    3,
+    0o34,
+    0o177,
+    0o25,
+    4,
+    0,
+    1,
+    0,
+    0o21,
+    0o23,
+    0o32,
+    0,
+    0o22,
+    0o17,
+    0o27,
+    0o26,
+    0,
+    0,
+    0,
+  ]);
   /** termios2 speeds, kept so TCGETS2 returns what TCSETS2 set. */
   ispeed = 38400;
   ospeed = 38400;
@@ -160,5 +208,10 @@ export function encodeWinSize(w: WinSize): Uint8Array {
 
 export function decodeWinSize(b: Uint8Array): WinSize {
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  return { rows: dv.getUint16(0, true), cols: dv.getUint16(2, true), xpixel: dv.getUint16(4, true), ypixel: dv.getUint16(6, true) };
+  return {
+    rows: dv.getUint16(0, true),
+    cols: dv.getUint16(2, true),
+    xpixel: dv.getUint16(4, true),
+    ypixel: dv.getUint16(6, true),
+  };
 }
