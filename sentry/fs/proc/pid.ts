@@ -162,6 +162,17 @@ function readRange(tg: ThreadGroup, which: "arg" | "env"): string | number {
   return bytesToBinary(b);
 }
 
+/** Files of /proc/[pid]/net (and so /proc/net), provided by the network stack. */
+const netFiles = new Map<string, (k: Kernel, reader: Task | null) => string>();
+
+/** Adds /proc/[pid]/net/<name> (dev, tcp, udp, unix, route, if_inet6, ...). */
+export function registerProcNet(
+  name: string,
+  gen: (k: Kernel, reader: Task | null) => string,
+): void {
+  netFiles.set(name, gen);
+}
+
 const NS_NAMES = [
   "cgroup",
   "ipc",
@@ -291,6 +302,16 @@ export function processDir(ctx: ProcContext, tg: ThreadGroup, t: Task | null): P
     root: () => fsLink(ctx, tg, task, "root", owner),
     fd: () => fdDir(ctx, tg, task, owner, false),
     fdinfo: () => fdDir(ctx, tg, task, owner, true),
+    net: () => {
+      const made = new Map<string, Inode>();
+      return new PseudoDir(fs, 0o555, () => [...netFiles.keys()].sort(), (n) => {
+        const gen = netFiles.get(n);
+        if (!gen) return null;
+        let f = made.get(n);
+        if (!f) made.set(n, f = new GenFile(fs, 0o444, (r) => gen(k, r), { owner }));
+        return f;
+      }, owner);
+    },
     ns: () => {
       const links: Record<string, Inode> = {};
       for (const n of NS_NAMES) {
