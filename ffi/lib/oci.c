@@ -290,13 +290,13 @@ static int fill_addr(struct sockaddr_un *addr, const char *path, int dirfd, cons
   return n < 0 || (size_t)n >= sizeof addr->sun_path ? -ENAMETOOLONG : 0;
 }
 
-/* A listening SOCK_SEQPACKET socket at path (dirfd/name is the same place, for long
- * paths), non-blocking, mode 0600. */
-int sb_oci_listen(const char *path, int dirfd, const char *name) {
+/* A listening SOCK_SEQPACKET (or, with stream != 0, SOCK_STREAM) socket at path (dirfd/name
+ * is the same place, for long paths), non-blocking, mode 0600. */
+int sb_oci_listen(const char *path, int dirfd, const char *name, int stream) {
   struct sockaddr_un addr;
   int rc = fill_addr(&addr, path, dirfd, name);
   if (rc < 0) return rc;
-  int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  int fd = socket(AF_UNIX, (stream ? SOCK_STREAM : SOCK_SEQPACKET) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return -errno;
   mode_t old = umask(0077);
   rc = bind(fd, (struct sockaddr *)&addr, sizeof addr);

@@ -16,6 +16,7 @@ import {
 } from "./container.ts";
 import { applyResources, cgroupRelativePath, createCgroups, removeCgroups } from "./cgroups.ts";
 import { errnoName, OciError } from "./errors.ts";
+import { mark } from "./timing.ts";
 import { runHooks } from "./hooks.ts";
 import type { Runtime } from "./context.ts";
 import type { LaunchMessage } from "./sandbox_process.ts";
@@ -44,6 +45,7 @@ function absolute(path: string): string {
 
 /** Creates the container; returns it still locked (run goes on to start it). */
 export async function createContainer(rt: Runtime, o: CreateOptions): Promise<Container> {
+  mark("cli: create");
   const id = checkId(o.id);
   const bundle = absolute(o.bundle);
   const { text, config } = loadConfigText(bundle);
@@ -87,6 +89,7 @@ export async function createContainer(rt: Runtime, o: CreateOptions): Promise<Co
     await runHooks("createContainer", config.hooks.createContainer, state, (m) => rt.warn(m));
     container.setStatus("created");
     if (o.pidFile) writePidFile(o.pidFile, pid);
+    mark("cli: created");
     return container;
   } catch (e) {
     if (pid > 0) {
@@ -194,6 +197,7 @@ function launchSandbox(
       );
     }
     const pid = spawned;
+    mark("cli: sandbox spawned");
     ffi.close(pair[1]);
     toClose.splice(toClose.indexOf(pair[1]), 1);
     const launch: LaunchMessage = {

@@ -7,6 +7,7 @@ import { Container } from "./container.ts";
 import { createContainer, type CreateOptions } from "./create.ts";
 import { deleteContainer } from "./delete.ts";
 import { startContainer } from "./start.ts";
+import { mark } from "./timing.ts";
 import type { Runtime } from "./context.ts";
 
 /** Signals `run` passes on to its container: HUP INT QUIT USR1 USR2 TERM WINCH. */
@@ -26,9 +27,11 @@ export async function runContainer(
   }
   const pid = c.record.pid;
   c.unlock();
+  mark("cli: started");
   if (o.detach) return 0;
   ffi.catchSignals(FORWARDED);
   const waited = ffi.oci().sb_oci_wait_forwarding(pid);
+  mark("cli: sandbox exited");
   // The sandbox records init's wait status; a sandbox killed outright has only its own.
   let status = waited < 0 ? 0xff00 : waitStatusAsInit(waited);
   try {
@@ -39,6 +42,7 @@ export async function runContainer(
     // deleted meanwhile
   }
   if (!o.keep) await deleteContainer(rt, o.id, true);
+  mark("cli: deleted");
   return exitCodeOf(status);
 }
 

@@ -25,6 +25,7 @@ import {
   SandboxError,
 } from "../../sentry/sandbox.ts";
 import { registerFilesystems } from "../../sentry/fs/register.ts";
+import { MNT_READONLY } from "../../sentry/vfs/mount.ts";
 import { populateDev } from "../../sentry/fs/dev/devfs.ts";
 import { HostConsole } from "../../sentry/kernel/tty/host.ts";
 import {
@@ -36,6 +37,7 @@ import {
 } from "./config.ts";
 import { CONTROL_SOCKET } from "./control.ts";
 import { errnoName, OciError } from "./errors.ts";
+import { mark } from "./timing.ts";
 import { host } from "../../ffi/host.ts";
 import { libsandboxPath } from "../../ffi/locate.ts";
 
@@ -72,6 +74,7 @@ const FILE_CAPS = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID"].
 const encoder = new TextEncoder();
 
 export function sandboxMain(): number {
+  mark("sandbox: main");
   const got = ffi.recvMessage(SYNC_FD, 60_000);
   if (typeof got === "number" || got.text === "") {
     Deno.stderr.writeSync(
@@ -80,6 +83,7 @@ export function sandboxMain(): number {
     return 2;
   }
   const launch = JSON.parse(got.text) as LaunchMessage;
+  mark("sandbox: launch message");
   let server: SandboxServer;
   try {
     server = SandboxServer.setUp(launch);
@@ -91,6 +95,7 @@ export function sandboxMain(): number {
     ffi.sendMessage(SYNC_FD, JSON.stringify({ error: message, errno }));
     return 1;
   }
+  mark("sandbox: ready");
   ffi.sendMessage(SYNC_FD, JSON.stringify({ ok: true }));
   ffi.close(SYNC_FD);
   return server.serve();
@@ -174,6 +179,7 @@ class SandboxServer {
       bindKinds.set(i, kind);
     });
     check(ffi.oci().sb_oci_pivot(ffi.cstr(newRoot)), "pivot_root");
+    mark("sandbox: pivoted");
 
     // 4. Capabilities: only the file ones the container's root has.
     const bounding = config.process!.capabilities?.bounding ?? (1n << 41n) - 1n;
@@ -192,6 +198,9 @@ class SandboxServer {
     this.sandbox = new Sandbox({
       rootfs: "/root",
       rootReadonly: config.root.readonly,
+      // A read-only root gets an in-memory layer for the mount points cordon must make (runc
+      // makes them on the host); the guest sees it read-only once they are made.
+      overlay: config.root.readonly,
       mounts: [],
       hostname: config.hostname || L.id.slice(0, 12),
       platform: L.platform,
@@ -199,6 +208,7 @@ class SandboxServer {
       strace: L.strace ? writer(Deno.stderr as unknown as Deno.FsFile) : null,
       debug: writer(debugFile),
     });
+    mark("sandbox: kernel made");
     config.mounts.forEach((m, i) => this.mount(m, i, bindKinds.get(i)));
     for (const d of config.linux.devices) {
       const fmt = { c: 0o020000, b: 0o060000, u: 0o020000, p: 0o010000 }[d.type] ?? 0o020000;
@@ -211,6 +221,7 @@ class SandboxServer {
         d.gid ?? 0,
       );
     }
+    if (config.root.readonly) this.sandbox.root.mount.flags |= MNT_READONLY;
     for (const p of config.linux.maskedPaths) this.sandbox.maskPath(p);
     for (const p of config.linux.readonlyPaths) this.sandbox.readonlyPath(p);
     this.sandbox.checkProgram(config.process!);
@@ -265,6 +276,7 @@ class SandboxServer {
     k.watchFd(this.listenFd, EPOLLIN, () => this.acceptAll());
     k.watchFd(this.signalFd, EPOLLIN, () => this.onSignals());
     const status = k.run();
+    mark("sandbox: init exited");
     // Exec'd processes die with the sandbox: tell whoever waits for them.
     for (const [pid, fd] of this.execConns) this.sendExit(fd, pid, 0x09);
     ffi.writeFileAt(this.stateDirFd, "exit", String(status));
@@ -346,6 +358,7 @@ class SandboxServer {
           sb.kernel.finished = (errno === 2 ? 127 : 126) << 8;
           throw e;
         }
+        mark("sandbox: init started");
         this.reply(fd, { ok: true });
         return false;
       }
