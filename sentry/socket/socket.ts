@@ -9,7 +9,7 @@
 // MSG_DONTWAIT, SO_RCVTIMEO and SO_SNDTIMEO, and retries.
 import { E } from "../abi/errno.ts";
 import * as L from "../abi/linux.ts";
-import type { Task } from "../kernel/task.ts";
+import { BLOCK, type Task } from "../kernel/task.ts";
 import { FileDescription } from "../vfs/file.ts";
 import type { Stat } from "../vfs/inode.ts";
 import type { UserIO } from "../vfs/userio.ts";
@@ -209,16 +209,79 @@ export abstract class SocketFile extends FileDescription {
     return this.type === SOCK_STREAM;
   }
 
-  // read/write/readv/writev behave as recvmsg/sendmsg without flags.
+  /** The task whose syscall is running (Linux's current), if the family knows it. */
+  protected currentTask(): Task | null {
+    return null;
+  }
+
+  /** The caller of a read(2)/write(2)-family call on its own memory, when this socket may
+   * block for it here: the call then keeps its progress in t.sysState across retries. */
+  private blockingCaller(io: UserIO): Task | null {
+    if (this.nonblocking) return null;
+    const t = this.currentTask();
+    if (!t || io.mm !== t.mm) return null;
+    if (t.sysState !== undefined && !(t.sysState instanceof SocketIoProgress)) return null;
+    return t;
+  }
+
+  /** Parks t for the rest of a read or write with a timeout (SO_RCVTIMEO/SO_SNDTIMEO):
+   * BLOCK, or -EAGAIN when the time is up, -EINTR on a signal (as Linux's sock_intr_errno
+   * with a timeout). */
+  private park(t: Task, st: SocketIoProgress, mask: number, timeoutNs: number): number {
+    if (Number.isNaN(st.deadline)) st.deadline = timeoutNs > 0 ? t.kernel.nowNs() + timeoutNs : Infinity;
+    t.sysState = st;
+    const r = t.block([[this.waitQueue, mask]], st.deadline);
+    if (r === BLOCK) return BLOCK;
+    t.sysState = undefined;
+    if (r === -E.ETIMEDOUT) return -E.EAGAIN;
+    if (r === -E.ERESTARTSYS) return timeoutNs > 0 ? -E.EINTR : -E.ERESTARTSYS;
+    return r;
+  }
+
+  // read/write/readv/writev behave as recvmsg/sendmsg without flags: with SO_RCVTIMEO a
+  // blocking read times out, and a blocking write on a stream goes on until everything
+  // is sent, as on Linux.
   override read(io: UserIO, _off: number): number {
-    const r = this.recvmsg(null, io, 0, 0);
-    if (typeof r === "number") return r;
-    if (r.rights) for (const f of r.rights) f.decRef();
-    return r.n;
+    const t = this.blockingCaller(io);
+    const r = this.recvmsg(t, io, 0, 0);
+    if (typeof r !== "number") {
+      if (t) t.sysState = undefined;
+      if (r.rights) for (const f of r.rights) f.decRef();
+      return r.n;
+    }
+    if (r === -E.EAGAIN && t && this.rcvTimeoNs > 0) {
+      const st = t.sysState instanceof SocketIoProgress ? t.sysState : new SocketIoProgress();
+      return this.park(t, st, this.recvWaitMask(), this.rcvTimeoNs);
+    }
+    if (t) t.sysState = undefined;
+    return r;
   }
 
   override write(io: UserIO, _off: number): number {
-    return this.sendmsg(null, { io, at: 0, addr: null, rights: null, creds: null, flags: 0 });
+    const t = this.blockingCaller(io);
+    const st = t && t.sysState instanceof SocketIoProgress ? t.sysState : new SocketIoProgress();
+    const at = st.done;
+    const r = this.sendmsg(t, { io, at, addr: null, rights: null, creds: null, flags: 0 });
+    if (!t) return r;
+    if (r < 0) {
+      if (r === -E.EAGAIN && (at > 0 || this.sndTimeoNs > 0)) {
+        const w = this.park(t, st, this.sendWaitMask(), this.sndTimeoNs);
+        return w === BLOCK || at === 0 ? w : at;
+      }
+      t.sysState = undefined;
+      if (at === 0) return r;
+      if (r === -E.EPIPE) {
+        t.kernel.signals.sendToTask(t, { signo: L.SIGPIPE, errno: 0, code: L.SI_USER, pid: t.tg.tgid, uid: t.creds.ruid });
+      }
+      return at;
+    }
+    st.done = at + r;
+    if (!this.streamLike || st.done >= io.total) {
+      t.sysState = undefined;
+      return st.done;
+    }
+    const w = this.park(t, st, this.sendWaitMask(), this.sndTimeoNs);
+    return w === BLOCK ? w : st.done;
   }
 
   override seek(): number {
@@ -236,6 +299,12 @@ export abstract class SocketFile extends FileDescription {
   get procName(): string {
     return `socket:[${this.ino}]`;
   }
+}
+
+/** Progress of a blocking read or write on a socket (task.sysState across retries). */
+class SocketIoProgress {
+  done = 0;
+  deadline = NaN;
 }
 
 /** st_dev of sockfs (an anonymous device number). */

@@ -63,7 +63,9 @@ export function doIo(t: Task, f: FileDescription, io: UserIO, off: number, write
   } else {
     n = f.read(io, off);
   }
-  if (n === -E.EAGAIN && !f.nonblocking) {
+  // A file that parked the task itself with a deadline (a socket's SO_RCVTIMEO) says -EAGAIN
+  // once the time is up; t.timedOut then means "do not wait again".
+  if (n === -E.EAGAIN && !f.nonblocking && !t.timedOut) {
     const r = t.block([[f.waitQueue, write ? L.POLLOUT | L.POLLERR | L.POLLHUP : L.POLLIN | L.POLLERR | L.POLLHUP]]);
     return r === -E.ERESTARTSYS ? -E.ERESTARTSYS : r;
   }

@@ -12,12 +12,12 @@ import type { SyscallDef } from "./table.ts";
 /** Makes a pipe and installs its ends; returns [readFd, writeFd] or -errno. */
 export function newPipeFds(t: Task, flags: number): [number, number] | number {
   if (flags & ~(L.O_CLOEXEC | L.O_NONBLOCK | L.O_DIRECT)) return -E.EINVAL;
-  const p = Pipe.create(t.kernel.memfile, { uid: t.creds.fsuid, gid: t.creds.fsgid }, t.kernel.realtimeNs());
+  const p = Pipe.create(t.kernel, { uid: t.creds.fsuid, gid: t.creds.fsgid });
   if (typeof p === "number") return p;
   if (flags & L.O_DIRECT) p.packets = [];
-  const status = flags & (L.O_NONBLOCK | L.O_DIRECT);
-  const reader = new PipeFile(p, L.O_RDONLY | status);
-  const writer = new PipeFile(p, L.O_WRONLY | status);
+  // As Linux: O_DIRECT shows on the write end only.
+  const reader = new PipeFile(p, L.O_RDONLY | (flags & L.O_NONBLOCK));
+  const writer = new PipeFile(p, L.O_WRONLY | (flags & (L.O_NONBLOCK | L.O_DIRECT)));
   const cloexec = (flags & L.O_CLOEXEC) !== 0;
   const rfd = t.fdTable.install(reader, cloexec);
   if (rfd < 0) {

@@ -267,9 +267,14 @@ function decodeTimeout(v: Uint8Array): number {
   const sec = dv.getInt32(4, true) * 4294967296 + dv.getUint32(0, true);
   const usec = dv.getInt32(12, true) * 4294967296 + dv.getUint32(8, true);
   if (usec < 0 || usec >= 1000000) return -E.EDOM;
-  if (sec < 0) return 0;
-  return Math.min(sec * 1e9 + usec * 1000, Number.MAX_SAFE_INTEGER / 2);
+  // A negative time means "do not wait at all" (Linux stores a zero timeout).
+  if (sec < 0) return 1;
+  // Linux keeps socket timeouts in jiffies (HZ 250 here), rounded up.
+  const jiffies = Math.min(sec * HZ + Math.ceil(usec / (1000000 / HZ)), Number.MAX_SAFE_INTEGER / 1e9);
+  return jiffies * (1e9 / HZ);
 }
+
+const HZ = 250;
 
 function int32(v: number): Uint8Array {
   const b = new Uint8Array(4);

@@ -142,7 +142,9 @@ export abstract class FileDescription {
 
   /** fcntl commands specific to the file type (F_SETPIPE_SZ, ...); the generic ones and
    * locks are handled by the VFS. -EINVAL for an unknown command. */
-  fcntl(_ctx: IoctlContext, _cmd: number, _arg: number): number {
+  fcntl(_ctx: IoctlContext, cmd: number, _arg: number): number {
+    // Pipe sizes of something that is not a pipe: Linux says EBADF.
+    if (cmd === 1031 /* F_SETPIPE_SZ */ || cmd === 1032 /* F_GETPIPE_SZ */) return -E.EBADF;
     return -E.EINVAL;
   }
 

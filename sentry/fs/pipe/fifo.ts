@@ -49,7 +49,7 @@ export function openFifo(inode: Inode, flags: number, path: VfsPath, task: unkno
     if (p && p.dead) p = undefined;
     if (acc === L.O_WRONLY && nonblock && (!p || p.readers === 0)) return -E.ENXIO;
     if (!p) {
-      const made = Pipe.create(t.kernel.memfile, { uid: t.creds.fsuid, gid: t.creds.fsgid }, t.kernel.realtimeNs());
+      const made = Pipe.create(t.kernel, { uid: t.creds.fsuid, gid: t.creds.fsgid });
       if (typeof made === "number") return made;
       const pipe = made;
       pipe.onRelease = () => {

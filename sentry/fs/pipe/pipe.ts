@@ -9,6 +9,8 @@
 import { E } from "../../abi/errno.ts";
 import * as L from "../../abi/linux.ts";
 import { CAP_SYS_RESOURCE } from "../../kernel/creds.ts";
+import type { Kernel } from "../../kernel/kernel.ts";
+import { BLOCK, type Task } from "../../kernel/task.ts";
 import { CHUNK, type MemoryFile } from "../../mm/memfile.ts";
 import { WaitQueue } from "../../util/waitqueue.ts";
 import { FileDescription, type IoctlContext } from "../../vfs/file.ts";
@@ -79,6 +81,7 @@ export class Pipe {
 
   /** Use Pipe.create (the ring allocation can fail). */
   private constructor(
+    readonly kernel: Kernel,
     private readonly memfile: MemoryFile,
     base: number,
     readonly owner: PipeOwner,
@@ -89,10 +92,10 @@ export class Pipe {
     this.createdNs = nowNs;
   }
 
-  static create(memfile: MemoryFile, owner: PipeOwner, nowNs: number): Pipe | number {
-    const base = memfile.allocChunk();
+  static create(kernel: Kernel, owner: PipeOwner): Pipe | number {
+    const base = kernel.memfile.allocChunk();
     if (base < 0) return -E.ENFILE;
-    return new Pipe(memfile, base, owner, nowNs);
+    return new Pipe(kernel, kernel.memfile, base, owner, kernel.realtimeNs());
   }
 
   get free(): number {
@@ -303,6 +306,11 @@ export class Pipe {
   }
 }
 
+/** How much of a blocking write is done (task.sysState across its retries). */
+class PipeWriteProgress {
+  done = 0;
+}
+
 function* pairs(flat: number[]): Generator<[number, number]> {
   for (let i = 0; i < flat.length; i += 2) yield [flat[i], flat[i + 1]];
 }
@@ -336,16 +344,56 @@ export class PipeFile extends FileDescription {
 
   override write(io: UserIO, _off: number): number {
     const p = this.pipe;
-    if (p.readers === 0) return -E.EPIPE;
+    const t = this.blockingWriter(io);
+    const progress = t ? (t.sysState as PipeWriteProgress | undefined) : undefined;
+    const at = progress?.done ?? 0;
     const total = io.total;
+    if (p.readers === 0) {
+      if (at === 0) return -E.EPIPE;
+      // Part was written before the last reader left: Linux returns that, with SIGPIPE.
+      t!.sysState = undefined;
+      t!.kernel.signals.sendToTask(t!, { signo: L.SIGPIPE, errno: 0, code: L.SI_USER, pid: t!.tg.tgid, uid: t!.creds.ruid });
+      return at;
+    }
     if (total === 0) return 0;
+    const left = total - at;
     const free = p.free;
     // Writes of at most PIPE_BUF bytes go in whole or not at all.
-    if (free === 0 || (total <= PIPE_BUF && free < total)) return -E.EAGAIN;
-    const n = p.writeFrom(io, 0, Math.min(free, total));
-    if (n > 0) p.waitQueue.notify(READ_EVENTS);
-    return n;
+    if (at === 0 && (free === 0 || (total <= PIPE_BUF && free < total))) return -E.EAGAIN;
+    let n = 0;
+    if (free > 0) {
+      n = p.writeFrom(io, at, Math.min(free, left));
+      if (n < 0) {
+        if (t) t.sysState = undefined;
+        return at > 0 ? at : n;
+      }
+      if (n > 0) p.waitQueue.notify(READ_EVENTS);
+    }
+    if (!t || at + n >= total) {
+      if (t) t.sysState = undefined;
+      return at + n;
+    }
+    // A blocking write goes on until everything is written (or a signal comes).
+    const st = progress ?? new PipeWriteProgress();
+    st.done = at + n;
+    t.sysState = st;
+    const r = t.block([[p.waitQueue, WRITE_EVENTS | L.POLLERR]]);
+    if (r === BLOCK) return BLOCK;
+    t.sysState = undefined;
+    return st.done;
   }
+
+  /** The task of a write(2)-family call that may block until everything is written: the
+   * current task writing its own memory to a blocking pipe (not the sentry's KernelIO
+   * buffers of splice or sendfile, and not a call that keeps other state across retries). */
+  private blockingWriter(io: UserIO): Task | null {
+    if (this.nonblocking) return null;
+    const t = this.pipe.kernel.current;
+    if (!t || io.mm !== t.mm) return null;
+    if (t.sysState !== undefined && !(t.sysState instanceof PipeWriteProgress)) return null;
+    return t;
+  }
+
 
   override readiness(mask: number): number {
     return this.pipe.readiness(this.reads, this.writes, mask, this.writeOpensSeen);

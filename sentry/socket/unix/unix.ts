@@ -433,7 +433,7 @@ export class UnixSocket extends SocketFile {
   }
 
   /** The task whose syscall is running (for credentials of read/write). */
-  private currentTask(): Task | null {
+  protected override currentTask(): Task | null {
     return (this.kernel as { current?: Task | null }).current ?? null;
   }
 

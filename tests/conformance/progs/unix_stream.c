@@ -52,6 +52,7 @@ static int int_opt(int fd, int name) {
 
 int main(void) {
   int sv[2];
+  char buf[16];
   struct sigaction sa = {0};
   sa.sa_handler = on_sigpipe;
   sigaction(SIGPIPE, &sa, NULL);
@@ -249,5 +250,34 @@ int main(void) {
   int status;
   waitpid(child, &status, 0);
   SHOW_BOOL("child read it all", WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  FLUSH();
+  child = fork();
+  if (child == 0) {
+    long total = 0;
+    static char sink[4096];
+    while (total < 1 << 20 && (n = read(sv[1], sink, sizeof sink)) > 0) total += n;
+    _exit(total == 1 << 20 ? 0 : 1);
+  }
+  SHOW_CALL("blocking write(2) of 1 MiB", write(sv[0], mb, sizeof mb));
+  waitpid(child, &status, 0);
+  SHOW_BOOL("child read it all", WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+  // Timeouts: SO_RCVTIMEO for recv and read, SO_SNDTIMEO for a full socket.
+  struct timeval tv = {0, 30000};
+  SHOW_CALL("SO_RCVTIMEO", setsockopt(sv[1], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv));
+  struct timeval back;
+  socklen_t bl = sizeof back;
+  getsockopt(sv[1], SOL_SOCKET, SO_RCVTIMEO, &back, &bl);
+  printf("SO_RCVTIMEO reads back: %ld %ld (len %d)\n", (long)back.tv_sec, (long)back.tv_usec, (int)bl);
+  SHOW_CALL("recv times out", recv(sv[1], buf, 1, 0));
+  SHOW_CALL("read times out", read(sv[1], buf, 1));
+  tv.tv_usec = 2000000;
+  SHOW_CALL("SO_RCVTIMEO with tv_usec out of range", setsockopt(sv[1], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv));
+  tv = (struct timeval){0, 30000};
+  setsockopt(sv[0], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  while (send(sv[0], big, sizeof big, MSG_DONTWAIT) > 0) {
+  }
+  SHOW_CALL("send times out on a full socket", send(sv[0], big, sizeof big, 0));
+  SHOW_CALL("write times out on a full socket", write(sv[0], big, sizeof big));
   return 0;
 }
