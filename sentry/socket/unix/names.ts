@@ -4,6 +4,7 @@
 import { E } from "../../abi/errno.ts";
 import type { Kernel } from "../../kernel/kernel.ts";
 import type { Task } from "../../kernel/task.ts";
+import type { FileDescription } from "../../vfs/file.ts";
 import type { Inode } from "../../vfs/inode.ts";
 import { AF_UNIX } from "../socket.ts";
 
@@ -55,6 +56,9 @@ export const pathOps: { ops: PathOps | null } = { ops: null };
 /** The abstract namespace and autobind counter of one kernel (one sandbox). */
 export class UnixNamespace {
   readonly abstract = new Map<string, unknown>();
+  /** Unix sockets referenced by messages in receive queues (SCM_RIGHTS), and how often:
+   * the garbage collector's candidates. */
+  readonly inflight = new Map<FileDescription, number>();
   private nextAuto = 0;
 
   /** A free autobind name: "\0" and five hex digits. */

@@ -69,7 +69,7 @@ import {
   SOMAXCONN,
   type Ucred,
 } from "../socket.ts";
-import { encodeUnixAddr, parseUnixAddr, pathOps, type UnixName, unixNamespace } from "./names.ts";
+import { encodeUnixAddr, parseUnixAddr, pathOps, type UnixName, type UnixNamespace, unixNamespace } from "./names.ts";
 
 /** net.unix.max_dgram_qlen. */
 const MAX_DGRAM_QLEN = 10;
@@ -409,6 +409,7 @@ export class UnixSocket extends SocketFile {
       data, off: 0, sender: this, cost, from: this.name ? encodeUnixAddr(this.name) : null,
       rights: a.rights, creds,
     });
+    if (a.rights) this.inFlight(a.rights, 1);
     a.rights = null;
     this.inflight += cost;
     other.waitQueue.notify(IN_EVENTS);
@@ -498,6 +499,7 @@ export class UnixSocket extends SocketFile {
         if (peek) result.rights = dupRights(m.rights);
         else {
           result.rights = m.rights;
+          this.inFlight(m.rights, -1);
           m.rights = null;
         }
         tookRights = true;
@@ -538,6 +540,7 @@ export class UnixSocket extends SocketFile {
       if (m.rights) result.rights = dupRights(m.rights);
     } else {
       result.rights = m.rights;
+      if (m.rights) this.inFlight(m.rights, -1);
       m.rights = null;
       this.queue.shift();
       this.consumed(m);
@@ -719,12 +722,86 @@ export class UnixSocket extends SocketFile {
       other.waitQueue.notify(ALL_EVENTS);
     }
     this.peer = null;
+    const dropped: FileDescription[] = [];
     for (const m of this.queue.splice(0)) {
-      if (m.rights) for (const f of m.rights) f.decRef();
+      if (m.rights) {
+        this.inFlight(m.rights, -1);
+        dropped.push(...m.rights);
+      }
       m.rights = null;
       this.consumed(m);
     }
     this.roomMade();
+    for (const f of dropped) f.decRef();
+    // Closing a socket may leave others reachable only from messages in flight.
+    if (ns.inflight.size) UnixSocket.collect(ns);
+  }
+
+  // ---- garbage of passed sockets ------------------------------------------------------
+
+  /** Counts sockets of rights entering (+1) or leaving (-1) a receive queue. */
+  private inFlight(rights: FileDescription[], delta: number): void {
+    const ns = this.ns;
+    for (const f of rights) {
+      if (!(f instanceof UnixSocket)) continue;
+      const n = (ns.inflight.get(f) ?? 0) + delta;
+      if (n > 0) ns.inflight.set(f, n);
+      else ns.inflight.delete(f);
+    }
+  }
+
+  /** The queues a socket's references reach: its own and its pending connections'. */
+  private *queues(): Generator<Message[]> {
+    yield this.queue;
+    for (const s of this.backlog) yield s.queue;
+  }
+
+  /** Frees sockets that only messages in flight still reference, in cycles nobody can
+   * reach any more (a socket sent over itself and closed, two sockets sent to each
+   * other...): Linux's unix_gc, run when a unix socket closes. */
+  static collect(ns: UnixNamespace): void {
+    const candidates: UnixSocket[] = [];
+    for (const [s, n] of ns.inflight) if (!s.isReleased && s.refCount === n) candidates.push(s as UnixSocket);
+    if (candidates.length === 0) return;
+    const set = new Set(candidates);
+    // References from outside the candidates' own queues keep a candidate alive.
+    const outside = new Map<UnixSocket, number>();
+    for (const c of candidates) outside.set(c, c.refCount);
+    for (const c of candidates) {
+      for (const q of c.queues()) {
+        for (const m of q) for (const f of m.rights ?? []) if (set.has(f as UnixSocket)) outside.set(f as UnixSocket, outside.get(f as UnixSocket)! - 1);
+      }
+    }
+    const alive = new Set<UnixSocket>();
+    const stack = candidates.filter((c) => outside.get(c)! > 0);
+    for (const c of stack) alive.add(c);
+    while (stack.length) {
+      const c = stack.pop()!;
+      for (const q of c.queues()) {
+        for (const m of q) {
+          for (const f of m.rights ?? []) {
+            const u = f as UnixSocket;
+            if (set.has(u) && !alive.has(u)) {
+              alive.add(u);
+              stack.push(u);
+            }
+          }
+        }
+      }
+    }
+    const freed: FileDescription[] = [];
+    for (const c of candidates) {
+      if (alive.has(c)) continue;
+      for (const q of c.queues()) {
+        for (const m of q) {
+          if (!m.rights) continue;
+          c.inFlight(m.rights, -1);
+          freed.push(...m.rights);
+          m.rights = null;
+        }
+      }
+    }
+    for (const f of freed) f.decRef();
   }
 }
 

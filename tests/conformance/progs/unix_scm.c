@@ -2,6 +2,7 @@
 // descriptors, MSG_CMSG_CLOEXEC, truncation, bad descriptors, passing a socket over
 // itself), and SCM_CREDENTIALS (SO_PASSCRED, explicit and forged credentials).
 #include <fcntl.h>
+#include <poll.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -83,12 +84,14 @@ int main(void) {
     if (k == 1) write(got[0], "via passed fd", 13);
     _exit(k == 1 ? 0 : 1);
   }
-  SHOW_CALL("send the write end", send_fds(sv[0], &p[1], 1, "fd"));
+  // (The parent prints after the child has exited: one order of lines on every run.)
+  ssize_t sent = send_fds(sv[0], &p[1], 1, "fd");
   close(p[1]);
   ssize_t n = read(p[0], buf, sizeof buf);
-  printf("parent reads the pipe: %zd [%.*s]\n", n, (int)(n > 0 ? n : 0), buf);
   int status;
   waitpid(child, &status, 0);
+  printf("send the write end: %zd\n", sent);
+  printf("parent reads the pipe: %zd [%.*s]\n", n, (int)(n > 0 ? n : 0), buf);
   SHOW_BOOL("child exited 0", WIFEXITED(status) && WEXITSTATUS(status) == 0);
   n = read(p[0], buf, sizeof buf);
   printf("pipe at EOF once every copy is closed: %zd\n", n);
@@ -155,6 +158,23 @@ int main(void) {
   SHOW_CALL("send a socket its own end", send_fds(self[0], &self[1], 1, "loop"));
   close(self[0]);
   close(self[1]);
+
+  // Garbage: x1 carries itself and y1 in its own queue; once every descriptor is closed
+  // only that cycle holds them, and the collector (run when a unix socket closes) frees
+  // both: y1's peer sees the end.
+  int x[2], y[2];
+  socketpair(AF_UNIX, SOCK_STREAM, 0, x);
+  socketpair(AF_UNIX, SOCK_STREAM, 0, y);
+  send_fds(x[0], &x[1], 1, "s");
+  send_fds(x[0], &y[1], 1, "y");
+  close(x[0]);
+  close(x[1]);
+  close(y[1]);
+  close(socket(AF_UNIX, SOCK_DGRAM, 0));
+  struct pollfd yp = {y[0], POLLIN, 0};
+  int pr = poll(&yp, 1, 10000);
+  printf("unreachable cycle collected: poll %d, revents %#x\n", pr, yp.revents);
+  close(y[0]);
 
   // Credentials.
   int dsv[2];
