@@ -100,6 +100,22 @@ static int run(void) {
   printf("blocking read: %zd signo %u from the child %s\n", r, info.ssi_signo,
          info.ssi_pid == (unsigned)child ? "yes" : "no");
   waitpid(child, NULL, 0);
+
+  // SIGCHLD, blocked and read through a signalfd, carries the child's exit status.
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &chld, NULL);
+  int cfd = signalfd(-1, &chld, 0);
+  FLUSH();
+  child = fork();
+  if (child == 0) _exit(7);
+  r = read(cfd, &info, sizeof info);
+  printf("SIGCHLD: %zd signo %u code %d status %d from the child %s\n", r, info.ssi_signo, info.ssi_code,
+         info.ssi_status, info.ssi_pid == (unsigned)child ? "yes" : "no");
+  int status;
+  waitpid(child, &status, 0);
+  SHOW_INT("exit status", WEXITSTATUS(status));
   return 0;
 }
 
@@ -107,7 +123,11 @@ static int run(void) {
 // program itself is init, to which signals without a handler are not sent (see kill(2)).
 int main(void) {
   pid_t tester = fork();
-  if (tester == 0) _exit(run());
+  if (tester == 0) {
+    int rc = run();
+    fflush(stdout);
+    _exit(rc);
+  }
   int status;
   waitpid(tester, &status, 0);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
