@@ -20,6 +20,8 @@ import { signalSyscalls } from "./sys_signal.ts";
 import { timeSyscalls } from "./sys_time.ts";
 import { timerfdSyscalls } from "./sys_timerfd.ts";
 import { type SyscallDef, SyscallTable } from "./table.ts";
+// Socket families that register themselves in the socket layer (unix/ comes with sys_socket).
+import "../socket/inet/inet.ts";
 
 export const FAMILIES: SyscallDef[][] = [
   processSyscalls,
