@@ -228,7 +228,9 @@ export abstract class SocketFile extends FileDescription {
    * BLOCK, or -EAGAIN when the time is up, -EINTR on a signal (as Linux's sock_intr_errno
    * with a timeout). */
   private park(t: Task, st: SocketIoProgress, mask: number, timeoutNs: number): number {
-    if (Number.isNaN(st.deadline)) st.deadline = timeoutNs > 0 ? t.kernel.nowNs() + timeoutNs : Infinity;
+    if (Number.isNaN(st.deadline)) {
+      st.deadline = timeoutNs > 0 ? t.kernel.nowNs() + timeoutNs : Infinity;
+    }
     t.sysState = st;
     const r = t.block([[this.waitQueue, mask]], st.deadline);
     if (r === BLOCK) return BLOCK;
@@ -246,7 +248,7 @@ export abstract class SocketFile extends FileDescription {
     const r = this.recvmsg(t, io, 0, 0);
     if (typeof r !== "number") {
       if (t) t.sysState = undefined;
-      if (r.rights) for (const f of r.rights) f.decRef();
+      if (r.rights) { for (const f of r.rights) f.decRef(); }
       return r.n;
     }
     if (r === -E.EAGAIN && t && this.rcvTimeoNs > 0) {
@@ -271,7 +273,13 @@ export abstract class SocketFile extends FileDescription {
       t.sysState = undefined;
       if (at === 0) return r;
       if (r === -E.EPIPE) {
-        t.kernel.signals.sendToTask(t, { signo: L.SIGPIPE, errno: 0, code: L.SI_USER, pid: t.tg.tgid, uid: t.creds.ruid });
+        t.kernel.signals.sendToTask(t, {
+          signo: L.SIGPIPE,
+          errno: 0,
+          code: L.SI_USER,
+          pid: t.tg.tgid,
+          uid: t.creds.ruid,
+        });
       }
       return at;
     }
@@ -290,9 +298,19 @@ export abstract class SocketFile extends FileDescription {
 
   override stat(): Stat | number {
     return {
-      dev: SOCKFS_DEV, ino: this.ino, mode: L.S_IFSOCK | 0o777, nlink: 1, uid: this.owner.uid,
-      gid: this.owner.gid, rdev: 0, size: 0, blksize: 4096, blocks: 0,
-      atimeNs: this.createdNs, mtimeNs: this.createdNs, ctimeNs: this.createdNs,
+      dev: SOCKFS_DEV,
+      ino: this.ino,
+      mode: L.S_IFSOCK | 0o777,
+      nlink: 1,
+      uid: this.owner.uid,
+      gid: this.owner.gid,
+      rdev: 0,
+      size: 0,
+      blksize: 4096,
+      blocks: 0,
+      atimeNs: this.createdNs,
+      mtimeNs: this.createdNs,
+      ctimeNs: this.createdNs,
     };
   }
 

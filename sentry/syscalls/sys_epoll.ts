@@ -122,5 +122,9 @@ export const epollSyscalls: SyscallDef[] = [
   { nr: Sys.epoll_ctl, fn: sysEpollCtl, args: "fdfp" },
   { nr: Sys.epoll_wait, fn: sysEpollWait, args: "fpdd" },
   { nr: Sys.epoll_pwait, fn: (t) => pwait(t, () => msDeadline(t, t.argInt(3)), 4), args: "fpddpu" },
-  { nr: Sys.epoll_pwait2, fn: (t) => pwait(t, () => timespecDeadline(t, t.arg(3)), 4), args: "fpdppu" },
+  {
+    nr: Sys.epoll_pwait2,
+    fn: (t) => pwait(t, () => timespecDeadline(t, t.arg(3)), 4),
+    args: "fpdppu",
+  },
 ];

@@ -8,7 +8,11 @@ import type { SyscallDef } from "./table.ts";
 
 function eventfd2(t: Task, initval: number, flags: number): number {
   if (flags & ~(L.O_CLOEXEC | L.O_NONBLOCK | EFD_SEMAPHORE)) return -E.EINVAL;
-  const f = new EventFile(BigInt(initval), L.O_RDWR | (flags & L.O_NONBLOCK), (flags & EFD_SEMAPHORE) !== 0);
+  const f = new EventFile(
+    BigInt(initval),
+    L.O_RDWR | (flags & L.O_NONBLOCK),
+    (flags & EFD_SEMAPHORE) !== 0,
+  );
   const fd = t.fdTable.install(f, (flags & L.O_CLOEXEC) !== 0);
   if (fd < 0) f.decRef();
   return fd;

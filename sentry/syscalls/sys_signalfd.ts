@@ -28,5 +28,9 @@ function signalfd4(t: Task, fd: number, maskAddr: number, size: number, flags: n
 
 export const signalfdSyscalls: SyscallDef[] = [
   { nr: Sys.signalfd, fn: (t) => signalfd4(t, t.argInt(0), t.arg(1), t.arg(2), 0), args: "fpu" },
-  { nr: Sys.signalfd4, fn: (t) => signalfd4(t, t.argInt(0), t.arg(1), t.arg(2), t.argInt(3)), args: "fpux" },
+  {
+    nr: Sys.signalfd4,
+    fn: (t) => signalfd4(t, t.argInt(0), t.arg(1), t.arg(2), t.argInt(3)),
+    args: "fpux",
+  },
 ];

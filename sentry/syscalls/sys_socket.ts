@@ -127,7 +127,9 @@ function call(t: Task): SockCall {
  * the signal result: -ERESTARTSYS (no timeout set) or -EINTR (Linux's sock_intr_errno). */
 function wait(t: Task, f: SocketFile, mask: number, timeoutNs: number): number {
   const st = call(t);
-  if (Number.isNaN(st.deadline)) st.deadline = timeoutNs > 0 ? t.kernel.nowNs() + timeoutNs : Infinity;
+  if (Number.isNaN(st.deadline)) {
+    st.deadline = timeoutNs > 0 ? t.kernel.nowNs() + timeoutNs : Infinity;
+  }
   const r = t.block([[f.waitQueue, mask]], st.deadline);
   if (r === BLOCK) return BLOCK;
   if (r === -E.ETIMEDOUT) return -E.EAGAIN;
@@ -208,7 +210,9 @@ function accept4(t: Task, flags: number): number {
     if ((len | 0) < 0) return -E.EINVAL;
   }
   const r = s.accept(t, flags & SOCK_NONBLOCK);
-  if (r === -E.EAGAIN && !s.nonblocking) return wait(t, s, L.POLLIN | L.POLLERR | L.POLLHUP, s.rcvTimeoNs);
+  if (r === -E.EAGAIN && !s.nonblocking) {
+    return wait(t, s, L.POLLIN | L.POLLERR | L.POLLHUP, s.rcvTimeoNs);
+  }
   if (typeof r === "number") return r;
   if (addr) {
     const rc = writeSockaddr(t, addr, lenAddr, r.acceptedPeerName());
@@ -270,7 +274,10 @@ function decodeTimeout(v: Uint8Array): number {
   // A negative time means "do not wait at all" (Linux stores a zero timeout).
   if (sec < 0) return 1;
   // Linux keeps socket timeouts in jiffies (HZ 250 here), rounded up.
-  const jiffies = Math.min(sec * HZ + Math.ceil(usec / (1000000 / HZ)), Number.MAX_SAFE_INTEGER / 1e9);
+  const jiffies = Math.min(
+    sec * HZ + Math.ceil(usec / (1000000 / HZ)),
+    Number.MAX_SAFE_INTEGER / 1e9,
+  );
   return jiffies * (1e9 / HZ);
 }
 
@@ -293,9 +300,11 @@ function sysGetsockopt(t: Task): number {
   if (level === SOL_SOCKET && name === SO_TYPE) v = int32(s.type);
   else if (level === SOL_SOCKET && name === SO_DOMAIN) v = int32(s.family);
   else if (level === SOL_SOCKET && name === SO_PROTOCOL) v = int32(s.protocol);
-  else if (level === SOL_SOCKET && (name === SO_RCVTIMEO || name === SO_RCVTIMEO_NEW)) v = encodeTimeout(s.rcvTimeoNs);
-  else if (level === SOL_SOCKET && (name === SO_SNDTIMEO || name === SO_SNDTIMEO_NEW)) v = encodeTimeout(s.sndTimeoNs);
-  else v = s.getsockopt(t, level, name);
+  else if (level === SOL_SOCKET && (name === SO_RCVTIMEO || name === SO_RCVTIMEO_NEW)) {
+    v = encodeTimeout(s.rcvTimeoNs);
+  } else if (level === SOL_SOCKET && (name === SO_SNDTIMEO || name === SO_SNDTIMEO_NEW)) {
+    v = encodeTimeout(s.sndTimeoNs);
+  } else v = s.getsockopt(t, level, name);
   if (typeof v === "number") return v;
   const n = Math.min(len, v.length);
   if (n > 0) {
@@ -352,20 +361,33 @@ function readMsghdr(t: Task, addr: number): Msghdr | number {
   if (iovlen > UIO_MAXIOV) return -E.EMSGSIZE;
   const iov = readIovec(t, u64(16), iovlen);
   if (typeof iov === "number") return iov;
-  return { name: u64(0), namelen: dv.getInt32(8, true), iov, control: u64(32), controllen: u64(40) };
+  return {
+    name: u64(0),
+    namelen: dv.getInt32(8, true),
+    iov,
+    control: u64(32),
+    controllen: u64(40),
+  };
 }
 
 /** Decodes sendmsg's control messages: SCM_RIGHTS (files referenced for the message) and
  * SCM_CREDENTIALS (checked). */
-function readControl(t: Task, addr: number, len: number): { rights: FileDescription[] | null; creds: Ucred | null } | number {
-  const out: { rights: FileDescription[] | null; creds: Ucred | null } = { rights: null, creds: null };
+function readControl(
+  t: Task,
+  addr: number,
+  len: number,
+): { rights: FileDescription[] | null; creds: Ucred | null } | number {
+  const out: { rights: FileDescription[] | null; creds: Ucred | null } = {
+    rights: null,
+    creds: null,
+  };
   if (len === 0) return out;
   if (len > OPTMEM_MAX) return -E.ENOBUFS;
   const b = t.mm.copyIn(addr, len);
   if (typeof b === "number") return b;
   const dv = new DataView(b.buffer);
   const drop = () => {
-    if (out.rights) for (const f of out.rights) f.decRef();
+    if (out.rights) { for (const f of out.rights) f.decRef(); }
   };
   for (let off = 0; off + 16 <= len;) {
     const clen = dv.getUint32(off, true) + dv.getUint32(off + 4, true) * 4294967296;
@@ -396,7 +418,11 @@ function readControl(t: Task, addr: number, len: number): { rights: FileDescript
           drop();
           return -E.EINVAL;
         }
-        const c = { pid: dv.getInt32(off + 16, true), uid: dv.getUint32(off + 20, true), gid: dv.getUint32(off + 24, true) };
+        const c = {
+          pid: dv.getInt32(off + 16, true),
+          uid: dv.getUint32(off + 20, true),
+          gid: dv.getUint32(off + 24, true),
+        };
         const rc = checkCreds(t, c);
         if (rc < 0) {
           drop();
@@ -435,7 +461,13 @@ function sendOne(t: Task, s: SocketFile, st: SockCall, flags: number): number {
     if (st.done > 0) return finishSend(st);
     releaseSend(a);
     if (r === -E.EPIPE && !(flags & MSG_NOSIGNAL)) {
-      t.kernel.signals.sendToTask(t, { signo: L.SIGPIPE, errno: 0, code: L.SI_USER, pid: t.tg.tgid, uid: t.creds.ruid });
+      t.kernel.signals.sendToTask(t, {
+        signo: L.SIGPIPE,
+        errno: 0,
+        code: L.SI_USER,
+        pid: t.tg.tgid,
+        uid: t.creds.ruid,
+      });
     }
     return r;
   }
@@ -448,7 +480,7 @@ function finishSend(st: SockCall): number {
 
 /** Drops the references of files a message did not carry away. */
 function releaseSend(a: SendArgs): void {
-  if (a.rights) for (const f of a.rights) f.decRef();
+  if (a.rights) { for (const f of a.rights) f.decRef(); }
   a.rights = null;
 }
 
@@ -477,7 +509,14 @@ function sysSendto(t: Task): number {
       addr = a;
     }
     const len = Math.min(t.arg(2), 0x7ffff000);
-    st.send = { io: UserIO.single(t.mm, t.arg(1), len), at: 0, addr, rights: null, creds: null, flags };
+    st.send = {
+      io: UserIO.single(t.mm, t.arg(1), len),
+      at: 0,
+      addr,
+      rights: null,
+      creds: null,
+      flags,
+    };
   }
   return sendOne(t, s, st, flags);
 }
@@ -529,11 +568,18 @@ function sysSendmmsg(t: Task): number {
 }
 
 /** Receives one message into io, honouring MSG_WAITALL for streams. */
-function recvOne(t: Task, s: SocketFile, io: UserIO, flags: number, st: SockCall): RecvResult | number {
+function recvOne(
+  t: Task,
+  s: SocketFile,
+  io: UserIO,
+  flags: number,
+  st: SockCall,
+): RecvResult | number {
   for (;;) {
     const r = s.recvmsg(t, io, st.done, flags);
     if (typeof r !== "number") {
-      const waitAll = (flags & MSG_WAITALL) && s.streamLike && !(flags & MSG_PEEK) && !nonblocking(s, flags);
+      const waitAll = (flags & MSG_WAITALL) && s.streamLike && !(flags & MSG_PEEK) &&
+        !nonblocking(s, flags);
       st.done += r.n;
       if (waitAll && r.n > 0 && st.done < io.total && !r.rights) {
         // More to come: keep what came (the stream has no boundaries to lose).
@@ -546,10 +592,14 @@ function recvOne(t: Task, s: SocketFile, io: UserIO, flags: number, st: SockCall
     if (r === -E.EAGAIN && !nonblocking(s, flags)) {
       const w = wait(t, s, s.recvWaitMask(), s.rcvTimeoNs);
       if (w === BLOCK) return BLOCK;
-      if (st.done > 0) return { n: st.done, length: st.done, addr: null, rights: null, creds: null, flags: 0 };
+      if (st.done > 0) {
+        return { n: st.done, length: st.done, addr: null, rights: null, creds: null, flags: 0 };
+      }
       return w;
     }
-    if (st.done > 0) return { n: st.done, length: st.done, addr: null, rights: null, creds: null, flags: 0 };
+    if (st.done > 0) {
+      return { n: st.done, length: st.done, addr: null, rights: null, creds: null, flags: 0 };
+    }
     return r;
   }
 }
@@ -650,7 +700,7 @@ function recvReturn(r: RecvResult, flags: number): number {
 }
 
 function dropRights(r: RecvResult, rc: number): number {
-  if (r.rights) for (const f of r.rights) f.decRef();
+  if (r.rights) { for (const f of r.rights) f.decRef(); }
   r.rights = null;
   return rc;
 }
@@ -745,7 +795,10 @@ export const socketSyscalls: SyscallDef[] = [
   { nr: Sys.recvfrom, fn: sysRecvfrom, args: "fpuxpp" },
   { nr: Sys.recvmsg, fn: sysRecvmsg, args: "fpx" },
   {
-    nr: Sys.recvmmsg, fn: sysRecvmmsg, status: Support.Partial,
-    note: "the timeout is checked after each message (as Linux does)", args: "fpuxp",
+    nr: Sys.recvmmsg,
+    fn: sysRecvmmsg,
+    status: Support.Partial,
+    note: "the timeout is checked after each message (as Linux does)",
+    args: "fpuxp",
   },
 ];

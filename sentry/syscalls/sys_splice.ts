@@ -5,7 +5,7 @@ import { E } from "../abi/errno.ts";
 import * as L from "../abi/linux.ts";
 import { Sys } from "../abi/sysno.ts";
 import { BLOCK, type Task } from "../kernel/task.ts";
-import { PIPE_BUF, type Pipe, PipeFile } from "../fs/pipe/pipe.ts";
+import { type Pipe, PIPE_BUF, PipeFile } from "../fs/pipe/pipe.ts";
 import type { FileDescription } from "../vfs/file.ts";
 import { KernelIO, UserIO } from "../vfs/userio.ts";
 import type { SyscallDef } from "./table.ts";
@@ -22,7 +22,13 @@ const IN = L.POLLIN | L.POLLERR | L.POLLHUP;
 const OUT = L.POLLOUT | L.POLLERR | L.POLLHUP;
 
 function sigpipe(t: Task): void {
-  t.kernel.signals.sendToTask(t, { signo: L.SIGPIPE, errno: 0, code: L.SI_USER, pid: t.tg.tgid, uid: t.creds.ruid });
+  t.kernel.signals.sendToTask(t, {
+    signo: L.SIGPIPE,
+    errno: 0,
+    code: L.SI_USER,
+    pid: t.tg.tgid,
+    uid: t.creds.ruid,
+  });
 }
 
 /** Parks t until f's queue reports `mask` (or a signal: -ERESTARTSYS). */
@@ -53,7 +59,10 @@ function pipeToFile(p: Pipe, out: FileDescription, off: number, len: number): nu
   let done = 0;
   const pieces = p.ranges(0, n);
   for (let i = 0; i < pieces.length; i += 2) {
-    const w = out.write(new KernelIO(p.memory, pieces[i], pieces[i + 1]), off >= 0 ? off + done : -1);
+    const w = out.write(
+      new KernelIO(p.memory, pieces[i], pieces[i + 1]),
+      off >= 0 ? off + done : -1,
+    );
     if (w < 0) {
       if (done > 0) break;
       return w;
@@ -74,7 +83,10 @@ function fileToPipe(inp: FileDescription, off: number, p: Pipe, len: number): nu
   const pieces = p.tailRanges(len);
   let done = 0;
   for (let i = 0; i < pieces.length; i += 2) {
-    const r = inp.read(new KernelIO(p.memory, pieces[i], pieces[i + 1]), off >= 0 ? off + done : -1);
+    const r = inp.read(
+      new KernelIO(p.memory, pieces[i], pieces[i + 1]),
+      off >= 0 ? off + done : -1,
+    );
     if (r < 0) {
       if (done > 0) break;
       return r;
@@ -214,7 +226,9 @@ function sysVmsplice(t: Task): number {
       return -E.EPIPE;
     }
     const free = p.free;
-    if (free === 0 || (io.total <= PIPE_BUF && free < io.total)) return nonblock ? -E.EAGAIN : waitFor(t, f, OUT);
+    if (free === 0 || (io.total <= PIPE_BUF && free < io.total)) {
+      return nonblock ? -E.EAGAIN : waitFor(t, f, OUT);
+    }
     const n = p.writeFrom(io, 0, Math.min(free, io.total));
     if (n > 0) p.waitQueue.notify(L.POLLIN | L.POLLRDNORM);
     return n;

@@ -81,8 +81,11 @@ function sysTimerfdGettime(t: Task): number {
 export const timerfdSyscalls: SyscallDef[] = [
   { nr: Sys.timerfd_create, fn: sysTimerfdCreate, args: "dx" },
   {
-    nr: Sys.timerfd_settime, fn: sysTimerfdSettime, status: Support.Partial,
-    note: "TFD_TIMER_CANCEL_ON_SET never cancels (the sandbox cannot set the clock)", args: "fxpp",
+    nr: Sys.timerfd_settime,
+    fn: sysTimerfdSettime,
+    status: Support.Partial,
+    note: "TFD_TIMER_CANCEL_ON_SET never cancels (the sandbox cannot set the clock)",
+    args: "fxpp",
   },
   { nr: Sys.timerfd_gettime, fn: sysTimerfdGettime, args: "fp" },
 ];

@@ -16,7 +16,9 @@ export function assert(condition: unknown, message: string): asserts condition {
 
 export function assertEquals<T>(actual: T, expected: T, what: string): void {
   if (actual !== expected) {
-    throw new Error(`${what}:\n  expected ${JSON.stringify(expected)}\n  got      ${JSON.stringify(actual)}`);
+    throw new Error(
+      `${what}:\n  expected ${JSON.stringify(expected)}\n  got      ${JSON.stringify(actual)}`,
+    );
   }
 }
 
@@ -70,7 +72,9 @@ export async function cordonRun(argv: string[], opts: RunOptions = {}): Promise<
 export async function cordonOk(argv: string[], opts: RunOptions = {}): Promise<string> {
   const r = await cordonRun(argv, opts);
   if (r.code !== 0) {
-    throw new Error(`${argv.join(" ")} exited ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+    throw new Error(
+      `${argv.join(" ")} exited ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`,
+    );
   }
   return r.stdout;
 }

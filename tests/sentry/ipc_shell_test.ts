@@ -29,7 +29,7 @@ for (const platform of PLATFORMS) {
     const out = await cordonOk([
       "/bin/bash",
       "-c",
-      "yes | head -c 100000 | wc -c; echo \"${PIPESTATUS[0]} ${PIPESTATUS[1]} ${PIPESTATUS[2]}\"",
+      'yes | head -c 100000 | wc -c; echo "${PIPESTATUS[0]} ${PIPESTATUS[1]} ${PIPESTATUS[2]}"',
     ], { platform });
     // 141 = 128 + SIGPIPE.
     assertEquals(out, "100000\n141 0 0\n", "yes | head");
@@ -63,10 +63,19 @@ for (const platform of PLATFORMS) {
     });
     assertEquals(out, "got: from the host\n", "read -t with data");
     // stdin open but silent: read -t times out (exit status above 128).
-    const r = await cordonRun(["/bin/bash", "-c", "read -t 0.3 line; echo status $?"], { platform, stdin: "open" });
-    assert(r.code === 0 && /^status (1[3-9]\d|2\d\d)\n$/.test(r.stdout), `read -t timeout: ${JSON.stringify(r)}`);
+    const r = await cordonRun(["/bin/bash", "-c", "read -t 0.3 line; echo status $?"], {
+      platform,
+      stdin: "open",
+    });
+    assert(
+      r.code === 0 && /^status (1[3-9]\d|2\d\d)\n$/.test(r.stdout),
+      `read -t timeout: ${JSON.stringify(r)}`,
+    );
     // stdin closed: EOF.
-    out = await cordonOk(["/bin/bash", "-c", "read -t 20 line; echo status $?"], { platform, stdin: "" });
+    out = await cordonOk(["/bin/bash", "-c", "read -t 20 line; echo status $?"], {
+      platform,
+      stdin: "",
+    });
     assertEquals(out, "status 1\n", "read -t at EOF");
   });
 }

@@ -8,7 +8,18 @@ const ANON_INODE_INO = 1;
 
 export function anonStat(): Stat {
   return {
-    dev: ANON_INODE_DEV, ino: ANON_INODE_INO, mode: 0o600, nlink: 1, uid: 0, gid: 0,
-    rdev: 0, size: 0, blksize: 4096, blocks: 0, atimeNs: 0, mtimeNs: 0, ctimeNs: 0,
+    dev: ANON_INODE_DEV,
+    ino: ANON_INODE_INO,
+    mode: 0o600,
+    nlink: 1,
+    uid: 0,
+    gid: 0,
+    rdev: 0,
+    size: 0,
+    blksize: 4096,
+    blocks: 0,
+    atimeNs: 0,
+    mtimeNs: 0,
+    ctimeNs: 0,
   };
 }

@@ -32,7 +32,8 @@ export const EPOLL_CTL_DEL = 2;
 export const EPOLL_CTL_MOD = 3;
 const EP_PRIVATE_BITS = (EPOLLWAKEUP | EPOLLONESHOT | EPOLLET | EPOLLEXCLUSIVE) >>> 0;
 /** What EPOLLEXCLUSIVE may be combined with. */
-const EXCLUSIVE_OK_BITS = (EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLET | EPOLLEXCLUSIVE) >>> 0;
+const EXCLUSIVE_OK_BITS =
+  (EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLET | EPOLLEXCLUSIVE) >>> 0;
 /** Linux's EP_MAX_NESTS: how deep epoll instances may watch each other. */
 const MAX_NESTS = 4;
 
@@ -109,7 +110,14 @@ export class EpollFile extends FileDescription {
   }
 
   /** epoll_ctl. `events`/`dataLo`/`dataHi` come from the guest's struct epoll_event. */
-  ctl(op: number, fd: number, file: FileDescription, events: number, dataLo: number, dataHi: number): number {
+  ctl(
+    op: number,
+    fd: number,
+    file: FileDescription,
+    events: number,
+    dataLo: number,
+    dataHi: number,
+  ): number {
     if (file === this) return -E.EINVAL;
     if (file.inode && (file.inode.isRegular() || file.inode.isDir())) return -E.EPERM;
     events = events >>> 0;
@@ -126,7 +134,14 @@ export class EpollFile extends FileDescription {
         if (file instanceof EpollFile) {
           if (file.reaches(this, 0) || file.depth(0) >= MAX_NESTS) return -E.ELOOP;
         }
-        const e = new EpollEntry(this, file, fd, (events | EPOLLERR | EPOLLHUP) >>> 0, dataLo, dataHi);
+        const e = new EpollEntry(
+          this,
+          file,
+          fd,
+          (events | EPOLLERR | EPOLLHUP) >>> 0,
+          dataLo,
+          dataHi,
+        );
         let byFd = this.entries.get(file);
         if (!byFd) {
           byFd = new Map();
@@ -212,7 +227,9 @@ export class EpollFile extends FileDescription {
     if (this === target) return true;
     if (depth > MAX_NESTS) return true;
     for (const file of this.entries.keys()) {
-      if (file instanceof EpollFile && !file.isReleased && file.reaches(target, depth + 1)) return true;
+      if (file instanceof EpollFile && !file.isReleased && file.reaches(target, depth + 1)) {
+        return true;
+      }
     }
     return false;
   }

@@ -37,7 +37,12 @@ function partnerCount(w: FifoWait): number {
   return w.forReader ? w.file.pipe.writeOpens : w.file.pipe.readOpens;
 }
 
-export function openFifo(inode: Inode, flags: number, path: VfsPath, task: unknown): FileDescription | number {
+export function openFifo(
+  inode: Inode,
+  flags: number,
+  path: VfsPath,
+  task: unknown,
+): FileDescription | number {
   const t = task as Task;
   let wait = t.sysState instanceof FifoWait ? t.sysState : null;
   if (!wait) {
@@ -58,7 +63,12 @@ export function openFifo(inode: Inode, flags: number, path: VfsPath, task: unkno
       map.set(key, pipe);
       p = pipe;
     }
-    const file = new PipeFile(p, flags & ~(L.O_CREAT | L.O_EXCL | L.O_TRUNC | L.O_NOCTTY), path, inode);
+    const file = new PipeFile(
+      p,
+      flags & ~(L.O_CREAT | L.O_EXCL | L.O_TRUNC | L.O_NOCTTY),
+      path,
+      inode,
+    );
     p.waitQueue.notify(FIFO_OPENED);
     if (acc === L.O_RDONLY && p.writers === 0) {
       if (nonblock) {

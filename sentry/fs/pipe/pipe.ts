@@ -299,9 +299,19 @@ export class Pipe {
 
   stat(): Stat {
     return {
-      dev: PIPEFS_DEV, ino: this.ino, mode: L.S_IFIFO | 0o600, nlink: 1,
-      uid: this.owner.uid, gid: this.owner.gid, rdev: 0, size: 0, blksize: 4096, blocks: 0,
-      atimeNs: this.createdNs, mtimeNs: this.createdNs, ctimeNs: this.createdNs,
+      dev: PIPEFS_DEV,
+      ino: this.ino,
+      mode: L.S_IFIFO | 0o600,
+      nlink: 1,
+      uid: this.owner.uid,
+      gid: this.owner.gid,
+      rdev: 0,
+      size: 0,
+      blksize: 4096,
+      blocks: 0,
+      atimeNs: this.createdNs,
+      mtimeNs: this.createdNs,
+      ctimeNs: this.createdNs,
     };
   }
 }
@@ -352,7 +362,13 @@ export class PipeFile extends FileDescription {
       if (at === 0) return -E.EPIPE;
       // Part was written before the last reader left: Linux returns that, with SIGPIPE.
       t!.sysState = undefined;
-      t!.kernel.signals.sendToTask(t!, { signo: L.SIGPIPE, errno: 0, code: L.SI_USER, pid: t!.tg.tgid, uid: t!.creds.ruid });
+      t!.kernel.signals.sendToTask(t!, {
+        signo: L.SIGPIPE,
+        errno: 0,
+        code: L.SI_USER,
+        pid: t!.tg.tgid,
+        uid: t!.creds.ruid,
+      });
       return at;
     }
     if (total === 0) return 0;
@@ -394,7 +410,6 @@ export class PipeFile extends FileDescription {
     return t;
   }
 
-
   override readiness(mask: number): number {
     return this.pipe.readiness(this.reads, this.writes, mask, this.writeOpensSeen);
   }
@@ -429,7 +444,12 @@ export class PipeFile extends FileDescription {
 }
 
 /** fcntl F_GETPIPE_SZ / F_SETPIPE_SZ; -EBADF for a file that is not a pipe. */
-export function pipeSizeFcntl(f: FileDescription, cmd: number, arg: number, privileged: boolean): number {
+export function pipeSizeFcntl(
+  f: FileDescription,
+  cmd: number,
+  arg: number,
+  privileged: boolean,
+): number {
   if (!(f instanceof PipeFile)) return -E.EBADF;
   if (cmd === L.F_GETPIPE_SZ) return f.pipe.capacity;
   return f.pipe.resize(arg, privileged);

@@ -4,7 +4,16 @@
 import { E } from "../../abi/errno.ts";
 import type { Task } from "../../kernel/task.ts";
 import { type NetstackNetwork, networkOf } from "../../net/network.ts";
-import { AF_INET, AF_INET6, credsOf, registerFamily, SOCK_DGRAM, SOCK_RAW, SOCK_STREAM, type SocketFile } from "../socket.ts";
+import {
+  AF_INET,
+  AF_INET6,
+  credsOf,
+  registerFamily,
+  SOCK_DGRAM,
+  SOCK_RAW,
+  SOCK_STREAM,
+  type SocketFile,
+} from "../socket.ts";
 import { NetstackSocket } from "./netstack_socket.ts";
 import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from "./options.ts";
 import { createHostSocket } from "./host_socket.ts";
@@ -22,7 +31,13 @@ function mayPing(t: Task): boolean {
   return ok(t.creds.egid) || t.creds.groups.some(ok);
 }
 
-export function createInet(t: Task, family: number, type: number, protocol: number, flags: number): SocketFile | number {
+export function createInet(
+  t: Task,
+  family: number,
+  type: number,
+  protocol: number,
+  flags: number,
+): SocketFile | number {
   if (type >= SOCK_MAX) return -E.EINVAL;
   if (protocol < 0 || protocol >= IPPROTO_MAX) return -E.EINVAL;
   const icmp = family === AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6;
@@ -47,8 +62,21 @@ export function createInet(t: Task, family: number, type: number, protocol: numb
   const ns = net as NetstackNetwork;
   const s = ns.stack.socket(family, type, protocol);
   if (typeof s === "number") return s;
-  return new NetstackSocket(ns, s, family, type, protocol, flags, credsOf(t), t.kernel.realtimeNs());
+  return new NetstackSocket(
+    ns,
+    s,
+    family,
+    type,
+    protocol,
+    flags,
+    credsOf(t),
+    t.kernel.realtimeNs(),
+  );
 }
 
-registerFamily(AF_INET, { create: (t, type, protocol, flags) => createInet(t, AF_INET, type, protocol, flags) });
-registerFamily(AF_INET6, { create: (t, type, protocol, flags) => createInet(t, AF_INET6, type, protocol, flags) });
+registerFamily(AF_INET, {
+  create: (t, type, protocol, flags) => createInet(t, AF_INET, type, protocol, flags),
+});
+registerFamily(AF_INET6, {
+  create: (t, type, protocol, flags) => createInet(t, AF_INET6, type, protocol, flags),
+});

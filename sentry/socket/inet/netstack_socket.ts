@@ -84,7 +84,16 @@ export class NetstackSocket extends SocketFile {
 
   /** An accepted connection. */
   static accepted(parent: NetstackSocket, sock: NsSocket, flags: number): NetstackSocket {
-    const s = new NetstackSocket(parent.net, sock, parent.family, parent.type, parent.protocol, flags, parent.owner, parent.createdNs);
+    const s = new NetstackSocket(
+      parent.net,
+      sock,
+      parent.family,
+      parent.type,
+      parent.protocol,
+      flags,
+      parent.owner,
+      parent.createdNs,
+    );
     s.conn = Conn.Connected;
     return s;
   }
@@ -99,7 +108,10 @@ export class NetstackSocket extends SocketFile {
     const a = decodeSockaddr(this.family, raw, "bind");
     if (typeof a === "number") return a;
     const addr = a as SockAddr;
-    if (addr.port !== 0 && addr.port < UNPRIVILEGED_PORT_START && !t.creds.hasCap(CAP_NET_BIND_SERVICE)) {
+    if (
+      addr.port !== 0 && addr.port < UNPRIVILEGED_PORT_START &&
+      !t.creds.hasCap(CAP_NET_BIND_SERVICE)
+    ) {
       return -E.EACCES;
     }
     const fixed = addr.family === AF_UNSPEC ? { ...addr, family: this.family } : addr;
@@ -344,7 +356,11 @@ export class NetstackSocket extends SocketFile {
       if (typeof ranges === "number") return ranges;
       let n: number;
       if (ranges.length === 2 && ranges[1] === want) {
-        n = this.sock.recvfrom(this.net.memory().subarray(ranges[0], ranges[0] + want), flags & MSG_PEEK, from);
+        n = this.sock.recvfrom(
+          this.net.memory().subarray(ranges[0], ranges[0] + want),
+          flags & MSG_PEEK,
+          from,
+        );
       } else {
         const tmp = new Uint8Array(Math.min(want, 65536));
         n = this.sock.recvfrom(tmp, flags & MSG_PEEK, from);
@@ -372,7 +388,10 @@ export class NetstackSocket extends SocketFile {
   override readiness(mask: number): number {
     let r = this.sock.readiness();
     if (r & L.POLLOUT) r |= L.POLLWRNORM;
-    if (this.tcp && this.tcp.state === TcpState.Closed && !this.tcp.everConnected && this.conn === Conn.Unconnected) {
+    if (
+      this.tcp && this.tcp.state === TcpState.Closed && !this.tcp.everConnected &&
+      this.conn === Conn.Unconnected
+    ) {
       // A fresh TCP socket: Linux reports POLLOUT | POLLHUP.
       r = L.POLLOUT | L.POLLWRNORM | L.POLLHUP;
     }
@@ -389,7 +408,9 @@ export class NetstackSocket extends SocketFile {
     let r = this.sock.getsockopt(level, name);
     if (level === SOL_SOCKET && name === SO_ERROR && typeof r !== "number") {
       // A failed connect's error goes with SO_ERROR; the next connect starts afresh.
-      if (this.conn === Conn.Connecting && this.tcp?.state === TcpState.Closed) this.conn = Conn.Unconnected;
+      if (this.conn === Conn.Connecting && this.tcp?.state === TcpState.Closed) {
+        this.conn = Conn.Unconnected;
+      }
     }
     if (r === -E.ENOPROTOOPT || (r === -E.EOPNOTSUPP && level !== SOL_SOCKET)) {
       r = extraOptionGet(this, t, level, name);
@@ -417,7 +438,10 @@ export class NetstackSocket extends SocketFile {
         return ctx.mm.writeU32(arg, this.sock.pendingOutput());
       case SIOCOUTQNSD:
         if (this.tcp?.state === TcpState.Listen) return -E.EINVAL;
-        return ctx.mm.writeU32(arg, this.tcp ? Math.max(0, this.tcp.sendBuf.length - this.tcp.inFlight()) : 0);
+        return ctx.mm.writeU32(
+          arg,
+          this.tcp ? Math.max(0, this.tcp.sendBuf.length - this.tcp.inFlight()) : 0,
+        );
     }
     return interfaceIoctl(this.net, ctx, cmd, arg);
   }
@@ -434,4 +458,4 @@ function result(n: number, length: number, addr: Uint8Array | null, flags: numbe
   return { n, length, addr, rights: null, creds: null, flags };
 }
 
-export { int32, MSG_DONTWAIT, MSG_NOSIGNAL, MSG_WAITALL, SOCK_DGRAM, AF_INET, AF_INET6 };
+export { AF_INET, AF_INET6, int32, MSG_DONTWAIT, MSG_NOSIGNAL, MSG_WAITALL, SOCK_DGRAM };

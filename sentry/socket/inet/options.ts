@@ -43,7 +43,8 @@ interface Extra {
 }
 
 const tcpOnly = (s: OptionHolder) => s.type === SOCK_STREAM;
-const udpOnly = (s: OptionHolder) => s.type === SOCK_DGRAM && s.protocol !== IPPROTO_ICMP && s.protocol !== IPPROTO_ICMPV6;
+const udpOnly = (s: OptionHolder) =>
+  s.type === SOCK_DGRAM && s.protocol !== IPPROTO_ICMP && s.protocol !== IPPROTO_ICMPV6;
 const v6Only = (s: OptionHolder) => s.family === AF_INET6;
 const range = (lo: number, hi: number) => (v: number) => (v < lo || v > hi ? -E.EINVAL : 0);
 const needCap = (cap: number) => (_v: number, t: Task) => (t.creds.hasCap(cap) ? 0 : -E.EPERM);
@@ -56,13 +57,20 @@ const EXTRAS = new Map<string, Extra>([
   [`${SOL_SOCKET}:9`, { initial: 0 }], // SO_KEEPALIVE
   [`${SOL_SOCKET}:10`, { initial: 0 }], // SO_OOBINLINE
   [`${SOL_SOCKET}:11`, { initial: 0 }], // SO_NO_CHECK
-  [`${SOL_SOCKET}:12`, { initial: 0, check: (v, t) => ((v < 0 || v > 6) && !t.creds.hasCap(CAP_NET_ADMIN) ? -E.EPERM : 0) }], // SO_PRIORITY
+  [`${SOL_SOCKET}:12`, {
+    initial: 0,
+    check: (v, t) => ((v < 0 || v > 6) && !t.creds.hasCap(CAP_NET_ADMIN) ? -E.EPERM : 0),
+  }], // SO_PRIORITY
   [`${SOL_SOCKET}:13`, { initial: new Uint8Array(8), linger: true }], // SO_LINGER
   [`${SOL_SOCKET}:14`, { initial: 0 }], // SO_BSDCOMPAT
   [`${SOL_SOCKET}:16`, { initial: 0 }], // SO_PASSCRED
   [`${SOL_SOCKET}:18`, { initial: 1 }], // SO_RCVLOWAT
   [`${SOL_SOCKET}:19`, { initial: 1, readOnly: true }], // SO_SNDLOWAT
-  [`${SOL_SOCKET}:25`, { initial: new Uint8Array(0), bytes: true, check: (_v, t) => (t.creds.hasCap(CAP_NET_RAW) ? 0 : -E.EPERM) }], // SO_BINDTODEVICE
+  [`${SOL_SOCKET}:25`, {
+    initial: new Uint8Array(0),
+    bytes: true,
+    check: (_v, t) => (t.creds.hasCap(CAP_NET_RAW) ? 0 : -E.EPERM),
+  }], // SO_BINDTODEVICE
   [`${SOL_SOCKET}:29`, { initial: 0 }], // SO_TIMESTAMP_OLD
   [`${SOL_SOCKET}:30`, { initial: 0, readOnly: true }], // SO_ACCEPTCONN (datagram sockets)
   [`${SOL_SOCKET}:35`, { initial: 0 }], // SO_TIMESTAMPNS_OLD
@@ -131,7 +139,12 @@ function lookup(s: OptionHolder, level: number, name: number): Extra | null {
 }
 
 /** getsockopt of an option netstack does not know: its remembered or initial value. */
-export function extraOptionGet(s: OptionHolder, _t: Task, level: number, name: number): Uint8Array | number {
+export function extraOptionGet(
+  s: OptionHolder,
+  _t: Task,
+  level: number,
+  name: number,
+): Uint8Array | number {
   const e = lookup(s, level, name);
   if (!e) return -E.ENOPROTOOPT;
   const kept = s.extraOptions.get(`${level}:${name}`);
@@ -176,13 +189,18 @@ export function extraOptionSet(
   // Integer options: four bytes at SOL_SOCKET and TCP, a byte may do at the IP levels.
   const minLen = level === IPPROTO_IP || level === IPPROTO_IPV6 ? 1 : 4;
   if (value.length < minLen) return -E.EINVAL;
-  let v = value.length >= 4 ? new DataView(value.buffer, value.byteOffset, 4).getInt32(0, true) : value[0];
+  let v = value.length >= 4
+    ? new DataView(value.buffer, value.byteOffset, 4).getInt32(0, true)
+    : value[0];
   if (e.check) {
     const rc = e.check(v, t, value);
     if (rc < 0) return rc;
   }
   // Boolean options read back as 0 or 1.
-  if (typeof e.initial === "number" && (e.initial === 0 || e.initial === 1) && !e.check && level !== IPPROTO_TCP) {
+  if (
+    typeof e.initial === "number" && (e.initial === 0 || e.initial === 1) && !e.check &&
+    level !== IPPROTO_TCP
+  ) {
     v = v ? 1 : 0;
   }
   if (level === SOL_SOCKET && name === 18) v = Math.max(1, v);

@@ -31,7 +31,9 @@ export function decodeSockaddr(family: number, b: Uint8Array, use: AddrUse): Dec
       // Linux's compatibility rules: bind takes AF_UNSPEC with INADDR_ANY, sendto any
       // AF_UNSPEC address as if it were AF_INET.
       const anyAddr = b[4] === 0 && b[5] === 0 && b[6] === 0 && b[7] === 0;
-      if (!(fam === AF_UNSPEC && (use === "sendto" || (use === "bind" && anyAddr)))) return -E.EAFNOSUPPORT;
+      if (!(fam === AF_UNSPEC && (use === "sendto" || (use === "bind" && anyAddr)))) {
+        return -E.EAFNOSUPPORT;
+      }
     }
     return { family: AF_INET, port: (b[2] << 8) | b[3], addr: b.slice(4, 8) };
   }

@@ -69,7 +69,14 @@ import {
   SOMAXCONN,
   type Ucred,
 } from "../socket.ts";
-import { encodeUnixAddr, parseUnixAddr, pathOps, type UnixName, type UnixNamespace, unixNamespace } from "./names.ts";
+import {
+  encodeUnixAddr,
+  parseUnixAddr,
+  pathOps,
+  type UnixName,
+  type UnixNamespace,
+  unixNamespace,
+} from "./names.ts";
 
 /** net.unix.max_dgram_qlen. */
 const MAX_DGRAM_QLEN = 10;
@@ -350,7 +357,9 @@ export class UnixSocket extends SocketFile {
   }
 
   private sendStream(t: Task | null, a: SendArgs): number {
-    if (a.addr && a.addr.length > 0) return this.state === State.Connected ? -E.EISCONN : -E.EOPNOTSUPP;
+    if (a.addr && a.addr.length > 0) {
+      return this.state === State.Connected ? -E.EISCONN : -E.EOPNOTSUPP;
+    }
     if (this.state !== State.Connected || !this.peer) return -E.ENOTCONN;
     const other = this.peer;
     if ((this.shut & SEND_SHUTDOWN) || other.closed || (other.shut & RCV_SHUTDOWN)) return -E.EPIPE;
@@ -372,7 +381,9 @@ export class UnixSocket extends SocketFile {
       // A seqpacket socket ignores any address it is given.
       if (this.state !== State.Connected || !this.peer) return -E.ENOTCONN;
       other = this.peer;
-      if ((this.shut & SEND_SHUTDOWN) || other.closed || (other.shut & RCV_SHUTDOWN)) return -E.EPIPE;
+      if ((this.shut & SEND_SHUTDOWN) || other.closed || (other.shut & RCV_SHUTDOWN)) {
+        return -E.EPIPE;
+      }
     } else {
       if (this.shut & SEND_SHUTDOWN) return -E.EPIPE;
       if (a.addr && a.addr.length > 0) {
@@ -404,10 +415,20 @@ export class UnixSocket extends SocketFile {
   /** Queues data at other. The message takes a.rights (once). */
   private deliver(other: UnixSocket, data: Uint8Array, a: SendArgs, t: Task | null): void {
     const cost = truesize(data.length);
-    const creds = a.creds ?? { pid: t ? t.tg.tgid : this.owner.pid, uid: t ? t.creds.ruid : this.owner.uid, gid: t ? t.creds.rgid : this.owner.gid };
+    const creds = a.creds ??
+      {
+        pid: t ? t.tg.tgid : this.owner.pid,
+        uid: t ? t.creds.ruid : this.owner.uid,
+        gid: t ? t.creds.rgid : this.owner.gid,
+      };
     other.queue.push({
-      data, off: 0, sender: this, cost, from: this.name ? encodeUnixAddr(this.name) : null,
-      rights: a.rights, creds,
+      data,
+      off: 0,
+      sender: this,
+      cost,
+      from: this.name ? encodeUnixAddr(this.name) : null,
+      rights: a.rights,
+      creds,
     });
     if (a.rights) this.inFlight(a.rights, 1);
     a.rights = null;
@@ -472,7 +493,12 @@ export class UnixSocket extends SocketFile {
     let skip = peek && this.peekOff >= 0 ? this.peekOff : 0;
     const first = this.queue[0];
     const result: RecvResult = {
-      n: 0, length: 0, addr: first.from, rights: null, creds: this.passCred ? first.creds : null, flags: 0,
+      n: 0,
+      length: 0,
+      addr: first.from,
+      rights: null,
+      creds: this.passCred ? first.creds : null,
+      flags: 0,
     };
     let i = 0;
     while (i < this.queue.length && copied < want) {
@@ -533,8 +559,12 @@ export class UnixSocket extends SocketFile {
     const rc = io.copyOut(m.data.subarray(0, n), at);
     if (rc < 0 && n > 0) return rc;
     const result: RecvResult = {
-      n, length: m.data.length, addr: m.from, rights: null,
-      creds: this.passCred ? m.creds : null, flags: n < m.data.length ? MSG_TRUNC : 0,
+      n,
+      length: m.data.length,
+      addr: m.from,
+      rights: null,
+      creds: this.passCred ? m.creds : null,
+      flags: n < m.data.length ? MSG_TRUNC : 0,
     };
     if (peek) {
       if (m.rights) result.rights = dupRights(m.rights);
@@ -561,7 +591,11 @@ export class UnixSocket extends SocketFile {
     return this.inflight;
   }
 
-  override ioctl(ctx: { mm: { writeU32(a: number, v: number): number } }, cmd: number, arg: number): number {
+  override ioctl(
+    ctx: { mm: { writeU32(a: number, v: number): number } },
+    cmd: number,
+    arg: number,
+  ): number {
     switch (cmd) {
       case L.FIONREAD: // SIOCINQ
         if (this.state === State.Listening) return -E.EINVAL;
@@ -589,7 +623,9 @@ export class UnixSocket extends SocketFile {
     let writable = this.hasRoomToSend();
     if (writable && this.type !== SOCK_STREAM) {
       const other = this.peer;
-      if (other && !other.closed && other.peer !== this && other.queue.length > MAX_DGRAM_QLEN) writable = false;
+      if (other && !other.closed && other.peer !== this && other.queue.length > MAX_DGRAM_QLEN) {
+        writable = false;
+      }
     }
     if (writable) r |= OUT_EVENTS;
     return r & (mask | L.POLLERR | L.POLLHUP);
@@ -711,7 +747,9 @@ export class UnixSocket extends SocketFile {
   protected override release(): void {
     this.closed = true;
     const ns = this.ns;
-    if (this.name?.kind === "abstract" && ns.abstract.get(this.name.key) === this) ns.abstract.delete(this.name.key);
+    if (this.name?.kind === "abstract" && ns.abstract.get(this.name.key) === this) {
+      ns.abstract.delete(this.name.key);
+    }
     if (this.boundInode && this.boundInode.boundSocket === this) this.boundInode.boundSocket = null;
     // Connections nobody accepted are reset.
     for (const s of this.backlog.splice(0)) s.decRef();
@@ -761,7 +799,9 @@ export class UnixSocket extends SocketFile {
    * other...): Linux's unix_gc, run when a unix socket closes. */
   static collect(ns: UnixNamespace): void {
     const candidates: UnixSocket[] = [];
-    for (const [s, n] of ns.inflight) if (!s.isReleased && s.refCount === n) candidates.push(s as UnixSocket);
+    for (const [s, n] of ns.inflight) {
+      if (!s.isReleased && s.refCount === n) candidates.push(s as UnixSocket);
+    }
     if (candidates.length === 0) return;
     const set = new Set(candidates);
     // References from outside the candidates' own queues keep a candidate alive.
@@ -769,7 +809,13 @@ export class UnixSocket extends SocketFile {
     for (const c of candidates) outside.set(c, c.refCount);
     for (const c of candidates) {
       for (const q of c.queues()) {
-        for (const m of q) for (const f of m.rights ?? []) if (set.has(f as UnixSocket)) outside.set(f as UnixSocket, outside.get(f as UnixSocket)! - 1);
+        for (const m of q) {
+          for (const f of m.rights ?? []) {
+            if (set.has(f as UnixSocket)) {
+              outside.set(f as UnixSocket, outside.get(f as UnixSocket)! - 1);
+            }
+          }
+        }
       }
     }
     const alive = new Set<UnixSocket>();
@@ -833,19 +879,27 @@ export function checkCreds(t: Task, c: Ucred): number {
     if (!t.creds.hasCap(CAP_SYS_ADMIN)) return -E.EPERM;
     if (!t.kernel.groups.has(c.pid)) return -E.ESRCH;
   }
-  if (c.uid !== cr.ruid && c.uid !== cr.euid && c.uid !== cr.suid && !cr.hasCap(CAP_SETUID)) return -E.EPERM;
-  if (c.gid !== cr.rgid && c.gid !== cr.egid && c.gid !== cr.sgid && !cr.hasCap(CAP_SETGID)) return -E.EPERM;
+  if (c.uid !== cr.ruid && c.uid !== cr.euid && c.uid !== cr.suid && !cr.hasCap(CAP_SETUID)) {
+    return -E.EPERM;
+  }
+  if (c.gid !== cr.rgid && c.gid !== cr.egid && c.gid !== cr.sgid && !cr.hasCap(CAP_SETGID)) {
+    return -E.EPERM;
+  }
   return 0;
 }
 
 registerFamily(AF_UNIX, {
   create(t, type, protocol, flags) {
-    if (type !== SOCK_STREAM && type !== SOCK_DGRAM && type !== SOCK_SEQPACKET) return -E.ESOCKTNOSUPPORT;
+    if (type !== SOCK_STREAM && type !== SOCK_DGRAM && type !== SOCK_SEQPACKET) {
+      return -E.ESOCKTNOSUPPORT;
+    }
     if (protocol !== 0 && protocol !== AF_UNIX) return -E.EPROTONOSUPPORT;
     return new UnixSocket(t.kernel, type, flags, credsOf(t));
   },
   pair(t, type, protocol, flags) {
-    if (type !== SOCK_STREAM && type !== SOCK_DGRAM && type !== SOCK_SEQPACKET) return -E.ESOCKTNOSUPPORT;
+    if (type !== SOCK_STREAM && type !== SOCK_DGRAM && type !== SOCK_SEQPACKET) {
+      return -E.ESOCKTNOSUPPORT;
+    }
     if (protocol !== 0 && protocol !== AF_UNIX) return -E.EPROTONOSUPPORT;
     return UnixSocket.pair(t, type, flags);
   },
