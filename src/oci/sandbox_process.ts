@@ -226,6 +226,9 @@ class SandboxServer {
     for (const p of config.linux.readonlyPaths) this.sandbox.readonlyPath(p);
     this.sandbox.checkProgram(config.process!);
     if (L.terminal) {
+      // The console is our controlling terminal: its resizes reach us as SIGWINCH (see
+      // onSignals), its hangup as SIGHUP, which goes on to the guest's init.
+      check(ffi.oci().sb_oci_set_ctty(0), "console: TIOCSCTTY");
       const con = HostConsole.attach(this.sandbox.kernel, 0, { makeRaw: true });
       if (typeof con === "number") throw new OciError(`console: ${errnoName(con)}`);
       this.console = con;
@@ -277,6 +280,7 @@ class SandboxServer {
     k.watchFd(this.signalFd, EPOLLIN, () => this.onSignals());
     const status = k.run();
     mark("sandbox: init exited");
+    this.console?.close();
     // Exec'd processes die with the sandbox: tell whoever waits for them.
     for (const [pid, fd] of this.execConns) this.sendExit(fd, pid, 0x09);
     ffi.writeFileAt(this.stateDirFd, "exit", String(status));
@@ -388,7 +392,12 @@ class SandboxServer {
           : [fds[0] ?? -1, fds[0] ?? -1, fds[0] ?? -1];
         let con: HostConsole | null = null;
         if (terminal) {
-          const c = HostConsole.attach(sb.kernel, stdio[0], { makeRaw: true });
+          // Not our controlling terminal: its size is polled.
+          const c = HostConsole.attach(sb.kernel, stdio[0], {
+            makeRaw: true,
+            console: false,
+            pollWinSizeMs: 250,
+          });
           if (typeof c === "number") throw new OciError(`exec terminal: ${errnoName(c)}`);
           con = c;
         }
@@ -396,6 +405,7 @@ class SandboxServer {
         this.sandbox.kernel.unwatchFd(fd, token);
         let execToken = 0;
         const pid: number = sb.exec(this.processSpec(proc, stdio, con), (status) => {
+          con?.close();
           this.execConns.delete(pid);
           this.sendExit(fd, pid, status);
           this.closeConn(fd, execToken);
