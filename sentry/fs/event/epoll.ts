@@ -10,11 +10,11 @@
 //   waiters per notification (those visited before it get the event queued, as on Linux).
 //
 // An entry does not keep its file open: once the file's last reference is gone the entry
-// is dropped (lazily, the next time the instance looks at it).
+// is dropped (by a release hook; instances also skip released files they come across).
 import { E } from "../../abi/errno.ts";
 import * as L from "../../abi/linux.ts";
 import type { Waiter, WaitQueue } from "../../util/waitqueue.ts";
-import { FileDescription } from "../../vfs/file.ts";
+import { FileDescription, releaseHooks } from "../../vfs/file.ts";
 import type { Stat } from "../../vfs/inode.ts";
 import { anonStat } from "./anon.ts";
 import { pollFile } from "./readiness.ts";
@@ -90,6 +90,16 @@ class ExclusiveGroup implements Waiter {
 }
 
 const exclusiveGroups = new WeakMap<WaitQueue, ExclusiveGroup>();
+
+/** The entries watching each file, so that a file's release removes them at once. */
+const entriesOf = new WeakMap<FileDescription, Set<EpollEntry>>();
+
+releaseHooks.push((f) => {
+  const set = entriesOf.get(f);
+  if (!set) return;
+  entriesOf.delete(f);
+  for (const e of [...set]) e.ep.forget(e);
+});
 
 export class EpollFile extends FileDescription {
   /** Entries by file, then by fd. */
@@ -171,6 +181,12 @@ export class EpollFile extends FileDescription {
   }
 
   private attach(e: EpollEntry): void {
+    let set = entriesOf.get(e.file);
+    if (!set) {
+      set = new Set();
+      entriesOf.set(e.file, set);
+    }
+    set.add(e);
     const q = e.file.waitQueue;
     if (!e.exclusive) {
       q.add(e, ~0);
@@ -186,6 +202,7 @@ export class EpollFile extends FileDescription {
   }
 
   private detach(e: EpollEntry): void {
+    entriesOf.get(e.file)?.delete(e);
     const q = e.file.waitQueue;
     if (!e.exclusive) {
       q.remove(e);
@@ -199,6 +216,11 @@ export class EpollFile extends FileDescription {
       q.remove(g);
       exclusiveGroups.delete(q);
     }
+  }
+
+  /** Drops an entry whose file is gone (the release hook below). */
+  forget(e: EpollEntry): void {
+    this.remove(e);
   }
 
   private remove(e: EpollEntry): void {
