@@ -16,7 +16,8 @@ import { WaitQueue } from "../../util/waitqueue.ts";
 import { FileDescription, type IoctlContext } from "../../vfs/file.ts";
 import type { Inode, Stat } from "../../vfs/inode.ts";
 import type { VfsPath } from "../../vfs/mount.ts";
-import type { UserIO } from "../../vfs/userio.ts";
+import { KernelIO, type UserIO } from "../../vfs/userio.ts";
+import type { MM } from "../../mm/mm.ts";
 
 /** Writes of at most this many bytes are atomic. */
 export const PIPE_BUF = 4096;
@@ -53,6 +54,41 @@ export function forEachIoRange(
   for (let i = 0; i < ranges.length; i += 2) {
     fn(ranges[i], ranges[i + 1]);
     done += ranges[i + 1];
+  }
+  return done;
+}
+
+/** forEachIoRange without allocating for guest buffers (the pipe's hot path): walks the
+ * iovec page by page through the address space's translation. */
+function walkIo(
+  io: UserIO,
+  at: number,
+  n: number,
+  write: boolean,
+  fn: (off: number, len: number) => void,
+): number {
+  const mm = io.mm as MM | null;
+  if (!mm || io instanceof KernelIO) return forEachIoRange(io, at, n, write, fn);
+  const iov = io.iov;
+  let done = 0;
+  for (let i = 0; i < iov.length && done < n; i += 2) {
+    let addr = iov[i], len = iov[i + 1];
+    if (at >= len) {
+      at -= len;
+      continue;
+    }
+    addr += at;
+    len -= at;
+    at = 0;
+    while (len > 0 && done < n) {
+      const off = mm.translate(addr, write);
+      if (off < 0) return done > 0 ? done : off;
+      const k = Math.min(len, n - done, L.PAGE_SIZE - (addr % L.PAGE_SIZE));
+      fn(off, k);
+      done += k;
+      addr += k;
+      len -= k;
+    }
   }
   return done;
 }
@@ -138,12 +174,10 @@ export class Pipe {
       n = Math.min(n, packet);
     }
     if (n === 0) return 0;
-    let copied = 0;
-    const rc = forEachIoRange(io, at, n, true, (off, m) => {
-      this.copyOutRing(copied, off, m);
-      copied += m;
-    });
+    this.moved = 0;
+    const rc = walkIo(io, at, n, true, this.readStep);
     if (rc < 0) return rc;
+    const copied = this.moved;
     if (!peek) {
       if (packet >= 0) {
         this.packets!.shift();
@@ -154,6 +188,14 @@ export class Pipe {
     }
     return copied;
   }
+
+  /** Bytes moved so far by the current readTo (its step function counts them). */
+  private moved = 0;
+  private readonly readStep = (off: number, m: number): void => {
+    this.copyOutRing(this.moved, off, m);
+    this.moved += m;
+  };
+  private readonly writeStep = (off: number, m: number): void => this.copyInRing(off, m);
 
   /** Drops n bytes from the head. */
   consume(n: number): void {
@@ -166,7 +208,7 @@ export class Pipe {
    * Precondition: n <= free. */
   writeFrom(io: UserIO, at: number, n: number): number {
     if (n === 0) return 0;
-    const rc = forEachIoRange(io, at, n, false, (off, m) => this.copyInRing(off, m));
+    const rc = walkIo(io, at, n, false, this.writeStep);
     if (rc > 0 && this.packets) this.pushPackets(rc);
     return rc;
   }
