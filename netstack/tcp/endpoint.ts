@@ -454,6 +454,39 @@ export class TcpSocket implements S.Socket, PortOwner {
     }
   }
 
+  /** A fresh unconnected socket with this one's options, for a connect after a failed one
+   * (Linux's tcp_disconnect lets the same socket try again). Precondition: this socket is
+   * Closed; the caller closes it and rebinds the new one if the user had bound it. */
+  cloneUnconnected(): TcpSocket {
+    const n = this.layer.createSocket(this.family);
+    n.v6only = this.v6only;
+    n.reuseAddr = this.reuseAddr;
+    n.reusePort = this.reusePort;
+    n.keepalive = this.keepalive;
+    n.nodelay = this.nodelay;
+    n.cork = this.cork;
+    n.lingerOn = this.lingerOn;
+    n.lingerSec = this.lingerSec;
+    n.userMss = this.userMss;
+    n.ttl = this.ttl;
+    n.tos = this.tos;
+    n.keepIdleNs = this.keepIdleNs;
+    n.keepIntvlNs = this.keepIntvlNs;
+    n.keepCnt = this.keepCnt;
+    n.synRetries = this.synRetries;
+    n.userTimeoutNs = this.userTimeoutNs;
+    n.windowClamp = this.windowClamp;
+    n.rcvLowat = this.rcvLowat;
+    n.rcvbufLocked = this.rcvbufLocked;
+    n.sndbufLocked = this.sndbufLocked;
+    if (this.rcvbufLocked) n.recvBuf.capacity = this.recvBuf.capacity;
+    if (this.sndbufLocked) n.sendBuf.capacity = this.sendBuf.capacity;
+    if (this.cc.name !== n.cc.name) {
+      n.cc = createCongestionControl(this.cc.name, 536, this.cfg.initialCwndSegments);
+    }
+    return n;
+  }
+
   getsockname(): SockAddr {
     return {
       family: this.family,

@@ -152,3 +152,37 @@ Deno.test("listen backlog: the accept queue holds backlog+1 connections, then SY
   }
   assertEquals(accepted, 4, "the rest get in once the queue drains (SYN retransmission)");
 });
+
+Deno.test("UDP over ::1: loopback datagrams (zero checksum on a checksum-free link) arrive", () => {
+  const stack = new Stack();
+  const s = sock(stack, AF_INET6, SOCK_DGRAM);
+  assertEquals(s.bind(addr("::", 0)), 0);
+  const t = sock(stack, AF_INET6, SOCK_DGRAM);
+  const port = s.getsockname().port;
+  assertEquals(t.sendto(new TextEncoder().encode("six"), 0, addr("::1", port)), 3);
+  const buf = new Uint8Array(8);
+  const from = addr("::", 0);
+  assertEquals(s.recvfrom(buf, 0, from), 3);
+  assertEquals(ipToString(from.addr), "::1");
+  assertEquals(stack.stats.get("udp.zeroChecksum6"), 0);
+});
+
+Deno.test("cloneUnconnected: after a refused connect a fresh socket with the options connects", () => {
+  const stack = new Stack();
+  const l = sock(stack, AF_INET, SOCK_STREAM);
+  l.bind(addr("127.0.0.1", 0));
+  const port = l.getsockname().port;
+  const c = sock(stack, AF_INET, SOCK_STREAM) as TcpSocket;
+  c.setsockopt(IPPROTO_TCP, TCP_NODELAY, intValue(1));
+  c.setsockopt(SOL_SOCKET, SO_RCVBUF, intValue(65536));
+  assertEquals(c.connect(addr("127.0.0.1", port)), -E.EINPROGRESS);
+  assertEquals(c.state, State.Closed, "refused: nobody listens yet");
+  assertEquals(c.connect(addr("127.0.0.1", port)), -E.ECONNREFUSED, "the error, once");
+  const fresh = c.cloneUnconnected();
+  c.close();
+  assertEquals(int(fresh.getsockopt(IPPROTO_TCP, TCP_NODELAY)), 1);
+  assertEquals(int(fresh.getsockopt(SOL_SOCKET, SO_RCVBUF)), int(c.getsockopt(SOL_SOCKET, SO_RCVBUF)));
+  l.listen(1);
+  fresh.connect(addr("127.0.0.1", port));
+  assertEquals(fresh.state, State.Established);
+});

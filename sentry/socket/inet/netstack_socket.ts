@@ -68,9 +68,14 @@ export class NetstackSocket extends SocketFile {
   /** Options netstack does not keep, remembered for getsockopt (level:name -> bytes). */
   readonly extraOptions = new Map<string, Uint8Array>();
 
+  /** shutdown(2) so far (datagram sockets): RCV_SHUTDOWN 1, SEND_SHUTDOWN 2. */
+  private shut = 0;
+  /** The address bind() gave (kept across a reconnect, as Linux's SOCK_BINDPORT_LOCK). */
+  private userBound: SockAddr | null = null;
+
   constructor(
     readonly net: NetstackNetwork,
-    readonly sock: NsSocket,
+    public sock: NsSocket,
     readonly family: number,
     readonly type: number,
     readonly protocol: number,
@@ -79,7 +84,30 @@ export class NetstackSocket extends SocketFile {
     nowNs: number,
   ) {
     super(L.O_RDWR | (flags & L.O_NONBLOCK), owner, nowNs);
-    sock.onReadiness = () => this.waitQueue.notify(this.sock.readiness() | L.POLLWRNORM);
+    this.watch(sock);
+  }
+
+  private watch(sock: NsSocket): void {
+    sock.onReadiness = () => this.waitQueue.notify(this.poll());
+  }
+
+  /** Linux's tcp_disconnect: the socket may connect again. netstack's sockets connect once,
+   * so a fresh one with the same options (and the same bound address) takes its place; an
+   * established connection is reset. */
+  private replaceStream(): number {
+    const old = this.tcp!;
+    const fresh = old.cloneUnconnected();
+    old.onReadiness = null;
+    if (old.state !== TcpState.Closed) {
+      old.lingerOn = true;
+      old.lingerSec = 0;
+    }
+    old.close();
+    this.sock = fresh;
+    this.watch(fresh);
+    this.conn = Conn.Unconnected;
+    if (this.userBound) return fresh.bind(this.userBound);
+    return 0;
   }
 
   /** An accepted connection. */
@@ -118,6 +146,7 @@ export class NetstackSocket extends SocketFile {
     this.net.begin();
     const r = this.sock.bind(fixed);
     this.net.end();
+    if (r === 0) this.userBound = this.sock.getsockname();
     return r;
   }
 
@@ -159,23 +188,41 @@ export class NetstackSocket extends SocketFile {
   /** inet_stream_connect's states. A blocking caller is told -EINPROGRESS while the
    * handshake runs (the syscall layer waits and calls again). */
   private connectStream(a: SockAddr): number {
-    const tcp = this.tcp!;
+    let tcp = this.tcp!;
+    if (a.family === AF_UNSPEC) {
+      // Disconnect: whatever the state, the socket starts afresh.
+      if (tcp.state === TcpState.Closed && !tcp.everConnected) return 0;
+      this.net.begin();
+      const r = this.replaceStream();
+      this.net.end();
+      return r;
+    }
     let err: number;
     switch (this.conn) {
       case Conn.Connected:
-        return a.family === AF_UNSPEC ? -E.EINVAL : -E.EISCONN;
+        return -E.EISCONN;
       case Conn.Connecting:
         err = -E.EALREADY;
         break;
       case Conn.Unconnected: {
-        if (a.family === AF_UNSPEC) return 0;
-        if (tcp.state === TcpState.Listen) return -E.EINVAL;
+        if (tcp.state === TcpState.Closed && tcp.everConnected) {
+          // After a failed attempt: try again from scratch.
+          this.net.begin();
+          const r = this.replaceStream();
+          this.net.end();
+          if (r < 0) return r;
+          tcp = this.tcp!;
+        }
+        if (tcp.state !== TcpState.Closed) return -E.EISCONN;
         this.net.begin();
         const r = tcp.connect(a);
         this.net.end();
         if (r === -E.EALREADY || r === -E.EISCONN) return -E.EISCONN;
         if (r !== -E.EINPROGRESS && r !== 0) return r;
         this.conn = Conn.Connecting;
+        // Linux's connect holds the socket while the handshake's first packets are
+        // processed: even on loopback a non-blocking caller hears EINPROGRESS first.
+        if (this.nonblocking) return -E.EINPROGRESS;
         err = -E.EINPROGRESS;
         break;
       }
@@ -199,7 +246,8 @@ export class NetstackSocket extends SocketFile {
     this.net.begin();
     const r = this.sock.shutdown(how);
     this.net.end();
-    this.waitQueue.notify(this.sock.readiness() | L.POLLHUP | POLLRDHUP);
+    if (r === 0) this.shut |= how + 1;
+    this.waitQueue.notify(this.poll() | L.POLLHUP | POLLRDHUP);
     return r;
   }
 
@@ -386,16 +434,38 @@ export class NetstackSocket extends SocketFile {
   }
 
   override readiness(mask: number): number {
-    let r = this.sock.readiness();
-    if (r & L.POLLOUT) r |= L.POLLWRNORM;
-    if (
-      this.tcp && this.tcp.state === TcpState.Closed && !this.tcp.everConnected &&
-      this.conn === Conn.Unconnected
-    ) {
-      // A fresh TCP socket: Linux reports POLLOUT | POLLHUP.
-      r = L.POLLOUT | L.POLLWRNORM | L.POLLHUP;
+    return this.poll() & (mask | L.POLLERR | L.POLLHUP);
+  }
+
+  /** The poll mask as Linux computes it (tcp_poll, datagram_poll). */
+  private poll(): number {
+    const tcp = this.tcp;
+    if (!tcp) {
+      let m = this.sock.readiness() | L.POLLWRNORM | L.POLLWRBAND;
+      if (m & L.POLLIN) m |= L.POLLRDNORM;
+      if (this.shut & 1) m |= POLLRDHUP | L.POLLIN | L.POLLRDNORM;
+      if (this.shut === 3) m |= L.POLLHUP;
+      return m;
     }
-    return r & (mask | L.POLLERR | L.POLLHUP);
+    const st = tcp.state;
+    if (st === TcpState.Listen) return tcp.acceptQueue.length ? L.POLLIN | L.POLLRDNORM : 0;
+    const closed = st === TcpState.Closed || st === TcpState.TimeWait;
+    let shutdown = (tcp.shutRead || tcp.finReceived ? 1 : 0) | (tcp.shutWrite ? 2 : 0);
+    if (closed && tcp.everConnected) shutdown = 3;
+    let m = 0;
+    if (shutdown === 3 || closed) m |= L.POLLHUP;
+    if (shutdown & 1) m |= L.POLLIN | L.POLLRDNORM | POLLRDHUP;
+    if (st !== TcpState.SynSent && st !== TcpState.SynRcvd) {
+      const readable = tcp.recvBuf.readable;
+      if (readable > 0 && readable >= tcp.rcvLowat) m |= L.POLLIN | L.POLLRDNORM;
+      if (shutdown & 2) m |= L.POLLOUT | L.POLLWRNORM;
+      else {
+        const free = tcp.sendBuf.free;
+        if (closed || (free > 0 && free >= (tcp.sendBuf.length >> 1))) m |= L.POLLOUT | L.POLLWRNORM;
+      }
+    }
+    if (tcp.error) m |= L.POLLERR;
+    return m;
   }
 
   // ---- options and ioctls ---------------------------------------------------------------
@@ -406,12 +476,6 @@ export class NetstackSocket extends SocketFile {
     }
     if (level === IPPROTO_TCP && name === TCP_INFO && !this.tcp) return -E.EOPNOTSUPP;
     let r = this.sock.getsockopt(level, name);
-    if (level === SOL_SOCKET && name === SO_ERROR && typeof r !== "number") {
-      // A failed connect's error goes with SO_ERROR; the next connect starts afresh.
-      if (this.conn === Conn.Connecting && this.tcp?.state === TcpState.Closed) {
-        this.conn = Conn.Unconnected;
-      }
-    }
     if (r === -E.ENOPROTOOPT || (r === -E.EOPNOTSUPP && level !== SOL_SOCKET)) {
       r = extraOptionGet(this, t, level, name);
     }
@@ -424,7 +488,7 @@ export class NetstackSocket extends SocketFile {
     this.net.end();
     if (r === -E.ENOPROTOOPT) r = extraOptionSet(this, t, level, name, value);
     else if (r === 0 && level === SOL_SOCKET) extraOptionSet(this, t, level, name, value, true);
-    if (r === 0) this.waitQueue.notify(this.sock.readiness());
+    if (r === 0) this.waitQueue.notify(this.poll());
     return r;
   }
 

@@ -49,6 +49,13 @@ static inline const char *errno_name(int error) {
   case ECONNREFUSED: return "ECONNREFUSED";
   case EALREADY: return "EALREADY";
   case EINPROGRESS: return "EINPROGRESS";
+  case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
+  case ENETUNREACH: return "ENETUNREACH";
+  case EHOSTUNREACH: return "EHOSTUNREACH";
+  case ECONNABORTED: return "ECONNABORTED";
+  case ESOCKTNOSUPPORT: return "ESOCKTNOSUPPORT";
+  case ENOBUFS: return "ENOBUFS";
+  case ENODEV: return "ENODEV";
   case E2BIG: return "E2BIG";
   case EXDEV: return "EXDEV";
   case EFBIG: return "EFBIG";
