@@ -88,6 +88,22 @@ const CAP_SYS_ADMIN = 21;
 const CAP_SETUID = 7;
 const CAP_SETGID = 6;
 
+// SOL_SOCKET options that are only remembered here (numbers from asm-generic/socket.h).
+const SO_NO_CHECK = 11;
+const SO_BSDCOMPAT = 14;
+const SO_BINDTODEVICE = 25;
+const SO_PEERNAME = 28;
+const SO_TIMESTAMP = 29;
+const SO_TIMESTAMPNS = 35;
+const SO_MARK = 36;
+const SO_RXQ_OVFL = 40;
+const SO_WIFI_STATUS = 41;
+const SO_LOCK_FILTER = 44;
+const SO_SELECT_ERR_QUEUE = 45;
+const SO_BUSY_POLL = 46;
+const SO_INCOMING_CPU = 49;
+const SO_COOKIE = 57;
+
 const IN_EVENTS = L.POLLIN | L.POLLRDNORM;
 const OUT_EVENTS = L.POLLOUT | L.POLLWRNORM | L.POLLWRBAND;
 const ALL_EVENTS = IN_EVENTS | OUT_EVENTS | L.POLLHUP | L.POLLERR | POLLRDHUP;
@@ -682,7 +698,30 @@ export class UnixSocket extends SocketFile {
       case SO_OOBINLINE:
       case SO_PRIORITY:
       case SO_PASSSEC:
+      case SO_BSDCOMPAT:
+      case SO_NO_CHECK:
+      case SO_TIMESTAMP:
+      case SO_TIMESTAMPNS:
+      case SO_MARK:
+      case SO_BUSY_POLL:
+      case SO_RXQ_OVFL:
+      case SO_WIFI_STATUS:
+      case SO_SELECT_ERR_QUEUE:
+      case SO_LOCK_FILTER:
         return int32(this.plainOptions.get(name) ?? 0);
+      case SO_INCOMING_CPU:
+        return int32(-1);
+      case SO_BINDTODEVICE:
+        return new Uint8Array(0);
+      case SO_COOKIE: {
+        const b = new Uint8Array(8);
+        new DataView(b.buffer).setUint32(0, this.id, true);
+        return b;
+      }
+      case SO_PEERNAME: {
+        const p = this.getpeername();
+        return typeof p === "number" ? -E.ENOTCONN : p;
+      }
     }
     return -E.ENOPROTOOPT;
   }
@@ -732,7 +771,23 @@ export class UnixSocket extends SocketFile {
       case SO_DONTROUTE:
       case SO_OOBINLINE:
       case SO_PASSSEC:
+      case SO_NO_CHECK:
+      case SO_TIMESTAMP:
+      case SO_TIMESTAMPNS:
+      case SO_RXQ_OVFL:
+      case SO_WIFI_STATUS:
+      case SO_SELECT_ERR_QUEUE:
         this.plainOptions.set(name, v ? 1 : 0);
+        return 0;
+      case SO_BSDCOMPAT:
+        return 0;
+      case SO_BUSY_POLL:
+        if (v < 0) return -E.EINVAL;
+        this.plainOptions.set(name, v);
+        return 0;
+      case SO_MARK:
+        if (!t.creds.hasCap(CAP_NET_ADMIN)) return -E.EPERM;
+        this.plainOptions.set(name, v);
         return 0;
       case SO_PRIORITY:
         if ((v < 0 || v > 6) && !t.creds.hasCap(CAP_NET_ADMIN)) return -E.EPERM;

@@ -77,6 +77,30 @@ int main(void) {
   SHOW_CALL("getsockopt bad level", getsockopt(sv[0], 999, SO_TYPE, &v, &(socklen_t){4}));
   SHOW_CALL("getsockopt unknown", getsockopt(sv[0], SOL_SOCKET, 9999, &v, &(socklen_t){4}));
 
+  // Options a unix socket only keeps, with their defaults.
+  static const struct {
+    int name;
+    const char *what;
+  } plain[] = {{SO_RCVLOWAT, "SO_RCVLOWAT"}, {SO_SNDLOWAT, "SO_SNDLOWAT"}, {SO_KEEPALIVE, "SO_KEEPALIVE"},
+               {SO_PRIORITY, "SO_PRIORITY"}, {SO_REUSEADDR, "SO_REUSEADDR"}, {SO_PASSCRED, "SO_PASSCRED"},
+               {SO_PEEK_OFF, "SO_PEEK_OFF"}, {SO_TIMESTAMP, "SO_TIMESTAMP"}, {SO_MARK, "SO_MARK"},
+               {SO_INCOMING_CPU, "SO_INCOMING_CPU"}, {SO_BUSY_POLL, "SO_BUSY_POLL"}};
+  for (unsigned i = 0; i < sizeof plain / sizeof plain[0]; i++) SHOW_INT(plain[i].what, int_opt(sv[0], plain[i].name));
+  struct linger lg = {1, 5};
+  SHOW_CALL("set SO_LINGER", setsockopt(sv[0], SOL_SOCKET, SO_LINGER, &lg, sizeof lg));
+  socklen_t lgl = sizeof lg;
+  memset(&lg, 0, sizeof lg);
+  getsockopt(sv[0], SOL_SOCKET, SO_LINGER, &lg, &lgl);
+  printf("SO_LINGER: %d %d (len %d)\n", lg.l_onoff, lg.l_linger, (int)lgl);
+  v = 1;
+  SHOW_CALL("set SO_SNDLOWAT", setsockopt(sv[0], SOL_SOCKET, SO_SNDLOWAT, &v, sizeof v));
+  SHOW_CALL("set SO_TYPE", setsockopt(sv[0], SOL_SOCKET, SO_TYPE, &v, sizeof v));
+  unsigned long long cookie = 0, cookie2 = 0;
+  socklen_t ckl = sizeof cookie;
+  getsockopt(sv[0], SOL_SOCKET, SO_COOKIE, &cookie, &ckl);
+  getsockopt(sv[1], SOL_SOCKET, SO_COOKIE, &cookie2, &ckl);
+  SHOW_BOOL("SO_COOKIE: two sockets, two nonzero cookies", cookie && cookie2 && cookie != cookie2);
+
   struct ucred cred;
   socklen_t clen = sizeof cred;
   SHOW_CALL("SO_PEERCRED", getsockopt(sv[0], SOL_SOCKET, SO_PEERCRED, &cred, &clen));
