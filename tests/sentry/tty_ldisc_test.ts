@@ -60,11 +60,12 @@ Deno.test("ldisc: EOF ends a line without a byte; at the start of a line it read
   assertEq(ld.hasLine(), false, "consumed");
 });
 
-Deno.test("ldisc: ^C, ^\\ and ^Z signal the foreground group, echo as ^C, and flush input", () => {
+Deno.test("ldisc: ^C, ^\\ and ^Z signal the foreground group, echo as ^C, and flush input and output", () => {
   const { ld, signals, type, echo } = make();
   type("partial\x03");
   assertEq(signals, [2], "SIGINT");
-  assertEq(echo(), "partial^C", "echo");
+  // Output the device had not taken (the echo of "partial") goes too.
+  assertEq(echo(), "^C", "echo");
   assertEq(ld.buffered, 0, "input flushed");
   type("\x1c\x1a");
   assertEq(signals, [2, 3, 20], "SIGQUIT, SIGTSTP");
@@ -177,4 +178,14 @@ Deno.test("termios: encode and decode round trip; speeds follow CBAUD", () => {
     [0o2400, 0o5, 0o2277, 0o105073],
     "Linux's defaults",
   );
+});
+
+Deno.test("ldisc: output already out stays readable when ^S stops output; new output waits", () => {
+  const { ld, type } = make();
+  ld.write(enc.encode("before\n"));
+  type("\x13");
+  ld.write(enc.encode("after\n"));
+  assertEq(dec.decode(ld.takeOutput(100)), "before\r\n", "delivered before ^S");
+  type("\x11");
+  assertEq(dec.decode(ld.takeOutput(100)), "after\r\n", "held until ^Q");
 });

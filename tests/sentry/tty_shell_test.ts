@@ -64,8 +64,9 @@ for (const platform of ["trap", "ptrace"]) {
       out = await run(s, "echo abcx\x7fd");
       assert(/\r\nabcd\r\n/.test(out), `line editing: ${JSON.stringify(out)}`);
       // ^C interrupts the foreground job, not the shell, not cordon.
-      s.write("sleep 100; echo not-interrupted\r");
-      await s.expect("sleep 100; echo not-interrupted\r\n");
+      // ^C is typed once the job says it runs (so it is the foreground group by then).
+      s.write("sh -c 'echo started; exec sleep 100'; echo not-interrupted\r");
+      await s.expect("started\r\n");
       s.write("\x03");
       out = await s.expect(PROMPT);
       assert(out.includes("^C") && !out.includes("not-interrupted"), `^C: ${JSON.stringify(out)}`);
@@ -80,19 +81,21 @@ for (const platform of ["trap", "ptrace"]) {
 
 Deno.test("tty: job control: ^Z stops the foreground job, fg brings it back, ^C ends it", async () => {
   await withShell("trap", async (s) => {
-    s.write("sleep 100\r");
-    await s.expect("sleep 100\r\n");
+    // The job says when it runs and when it is continued, so keys are typed while it is the
+    // terminal's foreground group.
+    s.write("sh -c 'trap \"echo cont\" CONT; echo started; while :; do sleep 1; done'\r");
+    await s.expect("started\r\n");
     s.write("\x1a");
     let out = await s.expect(PROMPT);
-    assert(/Stopped\s+sleep 100/.test(out), `^Z: ${JSON.stringify(out)}`);
+    assert(/Stopped\s+sh -c/.test(out), `^Z: ${JSON.stringify(out)}`);
     out = await run(s, "jobs");
-    assert(/\[1\]\+\s+Stopped\s+sleep 100/.test(out), `jobs: ${JSON.stringify(out)}`);
+    assert(/\[1\]\+\s+Stopped\s+sh -c/.test(out), `jobs: ${JSON.stringify(out)}`);
     s.write("fg\r");
-    await s.expect("sleep 100\r\n");
+    await s.expect("cont\r\n");
     s.write("\x03");
     out = await s.expect(PROMPT);
     out = await run(s, "jobs; echo done");
-    assert(!out.includes("sleep") && out.includes("done"), `after ^C: ${JSON.stringify(out)}`);
+    assert(!out.includes("Stopped") && out.includes("done"), `after ^C: ${JSON.stringify(out)}`);
     // A background job writing to the terminal with tostop is stopped by SIGTTOU.
     out = await run(s, "stty tostop; (echo bg-output) & wait; jobs; kill -KILL %1; stty -tostop");
     assert(

@@ -218,7 +218,7 @@ export class PtyMaster extends FileDescription implements TtyDevice {
   override read(io: UserIO, _off: number): number {
     if (!this.readable) return -E.EBADF;
     const ld = this.tty.ldisc;
-    if (ld.output.length === 0 || ld.stopped) return this.slaveGone ? -E.EIO : -E.EAGAIN;
+    if (ld.output.length === 0) return this.slaveGone ? -E.EIO : -E.EAGAIN;
     if (this.packet) {
       if (io.total < 1) return 0;
       const data = this.tty.deviceRead(io.total - 1);
@@ -244,7 +244,7 @@ export class PtyMaster extends FileDescription implements TtyDevice {
   override readiness(mask: number): number {
     let r = 0;
     const ld = this.tty.ldisc;
-    if (ld.output.length > 0 && !ld.stopped) r |= READ_EVENTS;
+    if (ld.output.length > 0) r |= READ_EVENTS;
     if (this.slaveGone) r |= L.POLLHUP;
     if (ld.receiveRoom() > 0) r |= WRITE_EVENTS;
     return r & (mask | L.POLLHUP | L.POLLERR);

@@ -88,8 +88,10 @@ export class LineDiscipline {
   private lineEnds: number[] = [];
   /** Bytes from the device side not yet processed (no room in the input buffer). */
   readonly pending = new ByteQueue();
-  /** Processed output for the device side. */
+  /** Processed output the device side may take. */
   readonly output = new ByteQueue();
+  /** Output made while stopped (^S, TCOOFF): delivered when output starts again. */
+  private readonly held = new ByteQueue();
   /** Output column, and the column where the line being edited started (for erasing). */
   private column = 0;
   private canonColumn = 0;
@@ -97,8 +99,9 @@ export class LineDiscipline {
   private erasing = false;
   /** The next input byte is literal (after VLNEXT). */
   private lnext = false;
-  /** Output stopped by ^S (IXON) or TCOOFF. */
-  stopped = false;
+  /** Output stopped by ^S (IXON) or TCOOFF: what is already out stays readable, new output
+   * waits (Linux's pty stops writing to its master). */
+  private stoppedFlag = false;
   /** Bytes that need the slow path (Linux's char_map), rebuilt when termios changes. */
   private special = new Uint8Array(256);
   private raw = false;
@@ -160,7 +163,7 @@ export class LineDiscipline {
     if (i & T.IXON) m[cc[T.VSTART]] = m[cc[T.VSTOP]] = 1;
     if (l & T.ISIG) m[cc[T.VINTR]] = m[cc[T.VQUIT]] = m[cc[T.VSUSP]] = 1;
     m[T.DISABLED_CHAR] = 0;
-    if (!(i & T.IXON)) this.stopped = false;
+    if (!(i & T.IXON)) this.setStopped(false);
   }
 
   // ---- the input side ------------------------------------------------------------------
@@ -252,7 +255,7 @@ export class LineDiscipline {
   /** IXANY: any character restarts stopped output. */
   private maybeRestart(): void {
     const i = this.termios.iflag;
-    if (this.stopped && (i & T.IXON) && (i & T.IXANY)) this.stopped = false;
+    if (this.stopped && (i & T.IXON) && (i & T.IXANY)) this.setStopped(false);
   }
 
   private receiveSpecial(c: number): void {
@@ -261,11 +264,11 @@ export class LineDiscipline {
     const l = t.lflag;
     if (t.iflag & T.IXON) {
       if (c === cc[T.VSTART]) {
-        this.stopped = false;
+        this.setStopped(false);
         return;
       }
       if (c === cc[T.VSTOP]) {
-        this.stopped = true;
+        this.setStopped(true);
         return;
       }
     }
@@ -279,7 +282,7 @@ export class LineDiscipline {
         : 0;
       if (sig) {
         this.isig(sig);
-        if (t.iflag & T.IXON) this.stopped = false;
+        if (t.iflag & T.IXON) this.setStopped(false);
         if (l & T.ECHO) this.echoChar(c);
         return;
       }
@@ -349,8 +352,12 @@ export class LineDiscipline {
   }
 
   private isig(sig: number): void {
-    // Typed-ahead input goes; bytes still queued behind the signal character stay.
-    if (!(this.termios.lflag & T.NOFLSH)) this.flushInput(false);
+    // Typed-ahead input goes, and output the device has not taken yet (as Linux flushes the
+    // driver's buffers); bytes still queued behind the signal character stay.
+    if (!(this.termios.lflag & T.NOFLSH)) {
+      this.flushInput(false);
+      this.flushOutput();
+    }
     this.hooks.signal(sig);
   }
 
@@ -473,7 +480,7 @@ export class LineDiscipline {
       out.push(8);
       if (this.column > 0) this.column--;
     }
-    this.output.push(Uint8Array.from(out));
+    this.emit(Uint8Array.from(out));
   }
 
   private finishErasing(): void {
@@ -486,7 +493,7 @@ export class LineDiscipline {
   /** Echoes c, showing control characters as ^X under ECHOCTL. */
   private echoChar(c: number): void {
     if ((this.termios.lflag & T.ECHOCTL) && isCntrl(c) && c !== 9) {
-      this.output.push(Uint8Array.of(0x5e, c ^ 0o100));
+      this.emit(Uint8Array.of(0x5e, c ^ 0o100));
       this.column += 2;
       return;
     }
@@ -495,7 +502,7 @@ export class LineDiscipline {
 
   /** Echoes c through output processing. */
   private echoRaw(c: number): void {
-    this.output.push(this.processOutput(Uint8Array.of(c)));
+    this.emit(this.processOutput(Uint8Array.of(c)));
   }
 
   /** Backspace-space-backspace sequences: written as is, moving the column back. */
@@ -507,7 +514,7 @@ export class LineDiscipline {
         this.column++;
       }
     }
-    this.output.push(Uint8Array.from(bytes));
+    this.emit(Uint8Array.from(bytes));
   }
 
   /** Takes up to max bytes of input for a reader. Canonical mode returns at most one line
@@ -548,9 +555,30 @@ export class LineDiscipline {
 
   // ---- the output side -----------------------------------------------------------------
 
+  get stopped(): boolean {
+    return this.stoppedFlag;
+  }
+
+  /** Stops or restarts output; restarting delivers what was held. */
+  setStopped(on: boolean): void {
+    this.stoppedFlag = on;
+    if (!on && this.held.length) this.output.push(this.held.take(this.held.length));
+  }
+
+  /** Queues processed output (held while stopped). */
+  private emit(b: Uint8Array): void {
+    if (this.stoppedFlag) this.held.push(b);
+    else this.output.push(b);
+  }
+
+  /** A character the device must get at once, stopped or not (TCIOFF/TCION). */
+  sendNow(b: Uint8Array): void {
+    this.output.push(b);
+  }
+
   /** Room for slave writes before they must wait. */
   outputRoom(): number {
-    return OUTPUT_LIMIT - this.output.length;
+    return OUTPUT_LIMIT - this.output.length - this.held.length;
   }
 
   /** A slave write: returns how many of the bytes were taken (output processing may turn
@@ -560,13 +588,13 @@ export class LineDiscipline {
     if (room <= 0) return 0;
     if (!(this.termios.oflag & T.OPOST)) {
       const n = Math.min(b.length, room);
-      this.output.push(b.slice(0, n));
+      this.emit(b.slice(0, n));
       return n;
     }
     let done = 0;
-    while (done < b.length && this.output.length < OUTPUT_LIMIT) {
+    while (done < b.length && this.output.length + this.held.length < OUTPUT_LIMIT) {
       const k = Math.min(512, b.length - done);
-      this.output.push(this.processOutput(b.subarray(done, done + k)));
+      this.emit(this.processOutput(b.subarray(done, done + k)));
       done += k;
     }
     return done;
@@ -622,13 +650,13 @@ export class LineDiscipline {
     return Uint8Array.from(out);
   }
 
-  /** Takes up to max bytes of output for the device side (nothing while stopped). */
+  /** Takes up to max bytes of output for the device side. */
   takeOutput(max: number): Uint8Array {
-    if (this.stopped) return new Uint8Array(0);
     return this.output.take(max);
   }
 
   flushOutput(): void {
     this.output.clear();
+    this.held.clear();
   }
 }

@@ -458,17 +458,17 @@ export class Terminal implements JobTerminal {
   private flowControl(arg: number): number {
     switch (arg) {
       case TCOOFF:
-        this.ldisc.stopped = true;
+        this.ldisc.setStopped(true);
         return 0;
       case TCOON:
-        this.ldisc.stopped = false;
+        this.ldisc.setStopped(false);
         if (this.ldisc.output.length) this.device?.outputReady();
         return 0;
       case TCIOFF:
       case TCION: {
         const c = this.termios.cc[arg === TCIOFF ? T.VSTOP : T.VSTART];
         if (c !== T.DISABLED_CHAR) {
-          this.ldisc.output.push(Uint8Array.of(c));
+          this.ldisc.sendNow(Uint8Array.of(c));
           this.device?.outputReady();
         }
         return 0;

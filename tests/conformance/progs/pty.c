@@ -18,12 +18,12 @@
 
 /* Reads what is available within a short while (the master side, after the line
  * discipline has done its work), as a printable string. */
-static void show_read(const char *what, int fd) {
+static void show_read_wait(const char *what, int fd, int first_wait_ms) {
   char buf[256];
   size_t got = 0;
   for (int i = 0; i < 50 && got < sizeof buf - 1; i++) {
     struct pollfd p = {.fd = fd, .events = POLLIN};
-    if (poll(&p, 1, i == 0 ? 2000 : 100) <= 0) break;
+    if (poll(&p, 1, i == 0 ? first_wait_ms : first_wait_ms < 20 ? first_wait_ms : 20) <= 0) break;
     ssize_t n = read(fd, buf + got, sizeof buf - 1 - got);
     if (n <= 0) break;
     got += (size_t)n;
@@ -39,6 +39,10 @@ static void show_read(const char *what, int fd) {
   }
   out[o] = 0;
   printf("%s: \"%s\"\n", what, out);
+}
+
+static void show_read(const char *what, int fd) {
+  show_read_wait(what, fd, 300);
 }
 
 static void put(int fd, const char *s) {
@@ -335,6 +339,73 @@ static void hangup(void) {
   SHOW_BOOL("session leader killed by SIGHUP", WIFSIGNALED(status) && WTERMSIG(status) == SIGHUP);
 }
 
+/* One line discipline case: termios changes, bytes typed on the master, then what the
+ * master reads back (echo) and what a non-blocking slave read returns. */
+static void ldisc_case(const char *what, tcflag_t iset, tcflag_t iclr, tcflag_t oset, tcflag_t oclr,
+                       tcflag_t lset, tcflag_t lclr, const char *typed, const char *written) {
+  int m, s;
+  openpty(&m, &s, NULL, NULL, NULL);
+  struct termios t;
+  tcgetattr(s, &t);
+  t.c_iflag = (t.c_iflag | iset) & ~iclr;
+  t.c_oflag = (t.c_oflag | oset) & ~oclr;
+  t.c_lflag = (t.c_lflag | lset) & ~lclr;
+  tcsetattr(s, TCSANOW, &t);
+  if (written) put(s, written);
+  if (typed) put(m, typed);
+  char label[128];
+  snprintf(label, sizeof label, "%s: master reads", what);
+  show_read_wait(label, m, 300);
+  // The echo came from processing the input: whatever the slave can read is there now.
+  fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK);
+  snprintf(label, sizeof label, "%s: slave reads", what);
+  show_read_wait(label, s, 0);
+  close(s);
+  close(m);
+}
+
+static void ldisc_matrix(void) {
+  ldisc_case("word erase", 0, 0, 0, 0, 0, 0, "one two  three\x17\x17x\n", NULL);
+  ldisc_case("literal next", 0, 0, 0, 0, 0, 0, "a\x16\x03" "b\x16\x7f\n", NULL);
+  ldisc_case("reprint", 0, 0, 0, 0, 0, 0, "abc\x12" "d\n", NULL);
+  ldisc_case("tab erase", 0, 0, 0, 0, 0, 0, "ab\tc\x7f\x7f\n", NULL);
+  ldisc_case("control chars echoed", 0, 0, 0, 0, 0, 0, "\x01\x02\x1b[A\x7f\x7f\n", NULL);
+  ldisc_case("no ECHOCTL", 0, 0, 0, 0, 0, ECHOCTL, "\x01\x02x\x7f\n", NULL);
+  ldisc_case("no ECHOE", 0, 0, 0, 0, 0, ECHOE, "abc\x7f\n", NULL);
+  ldisc_case("kill without ECHOKE", 0, 0, 0, 0, 0, ECHOKE, "abc\x15" "d\n", NULL);
+  ldisc_case("kill without ECHOK", 0, 0, 0, 0, 0, ECHOK | ECHOKE, "abc\x15" "d\n", NULL);
+  ldisc_case("ECHOPRT", 0, 0, 0, 0, ECHOPRT, ECHOE, "abc\x7f\x7fx\n", NULL);
+  ldisc_case("ECHONL without ECHO", 0, 0, 0, 0, ECHONL, ECHO, "abc\n", NULL);
+  ldisc_case("no ICRNL", 0, ICRNL, 0, 0, 0, 0, "a\rb\n", NULL);
+  ldisc_case("IGNCR", IGNCR, 0, 0, 0, 0, 0, "a\rb\n", NULL);
+  ldisc_case("INLCR", INLCR, ICRNL, 0, 0, 0, 0, "ab\n\r", NULL);
+  ldisc_case("ISTRIP", ISTRIP, 0, 0, 0, 0, 0, "\xe1\n", NULL);
+  ldisc_case("IUCLC", IUCLC, 0, 0, 0, 0, 0, "AbC\n", NULL);
+  ldisc_case("OCRNL", 0, 0, OCRNL, 0, 0, 0, NULL, "a\rb\n");
+  ldisc_case("ONOCR", 0, 0, ONOCR, 0, 0, 0, NULL, "\rab\r\n");
+  ldisc_case("ONLRET", 0, 0, ONLRET, ONLCR, 0, 0, NULL, "ab\ncd\n");
+  ldisc_case("XTABS", 0, 0, XTABS, 0, 0, 0, NULL, "a\tbc\td\n");
+  ldisc_case("OLCUC", 0, 0, OLCUC, 0, 0, 0, NULL, "abc\n");
+  ldisc_case("no OPOST", 0, 0, 0, OPOST, 0, 0, NULL, "a\nb\tc\n");
+  ldisc_case("output while ^S", 0, 0, 0, 0, 0, 0, "\x13", "held\n");
+  ldisc_case("IXANY restarts", IXANY, 0, 0, 0, 0, 0, "\x13x", "out\n");
+  ldisc_case("no IXON", 0, IXON, 0, 0, 0, 0, "\x13\x11\n", "out\n");
+  ldisc_case("NOFLSH keeps input", 0, 0, 0, 0, NOFLSH, 0, "ab\x03" "cd\n", NULL);
+  ldisc_case("^C flushes input", 0, 0, 0, 0, 0, 0, "ab\x03" "cd\n", NULL);
+  ldisc_case("no ISIG", 0, 0, 0, 0, 0, ISIG, "a\x03\x1a\x1c\n", NULL);
+  ldisc_case("no IEXTEN", 0, 0, 0, 0, 0, IEXTEN, "one two\x17\x16\x01\n", NULL);
+  ldisc_case("raw", 0, ICRNL | IXON, 0, OPOST, 0, ICANON | ECHO | ISIG | IEXTEN, "a\r\x03\x7f", "x\n");
+  // Packet mode: each master read starts with a status byte (0: data).
+  int m, s;
+  openpty(&m, &s, NULL, NULL, NULL);
+  int on = 1;
+  SHOW_CALL("TIOCPKT", ioctl(m, TIOCPKT, &on));
+  put(s, "pkt\n");
+  show_read("packet mode read", m);
+  close(s);
+  close(m);
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   // No controlling terminal whatever the harness had: a session of our own.
@@ -359,5 +430,6 @@ int main(void) {
   session();
   job_control();
   hangup();
+  ldisc_matrix();
   return 0;
 }
