@@ -183,9 +183,19 @@ function attachConsole(sandbox: Sandbox): HostConsole | null {
 function defaultMounts() {
   return [
     { type: "proc", source: "proc", destination: "/proc", options: [] },
-    { type: "devtmpfs", source: "dev", destination: "/dev", options: [] },
-    { type: "devpts", source: "devpts", destination: "/dev/pts", options: ["gid=5", "mode=620", "ptmxmode=666"] },
-    { type: "tmpfs", source: "shm", destination: "/dev/shm", options: ["mode=1777", "size=65536k"] },
+    { type: "devtmpfs", source: "dev", destination: "/dev", options: ["nosuid"] },
+    {
+      type: "devpts",
+      source: "devpts",
+      destination: "/dev/pts",
+      options: ["nosuid", "noexec", "gid=5", "mode=620", "ptmxmode=666"],
+    },
+    {
+      type: "tmpfs",
+      source: "shm",
+      destination: "/dev/shm",
+      options: ["nosuid", "nodev", "noexec", "mode=1777", "size=65536k"],
+    },
     { type: "sysfs", source: "sysfs", destination: "/sys", options: ["ro"] },
     { type: "tmpfs", source: "tmpfs", destination: "/tmp", options: [] },
   ];
