@@ -170,13 +170,27 @@ export class NetstackNetwork implements Network {
     return this.stack.nics.map((nic) => {
       const lo = nic.isLoopback;
       const addrs: IfAddress[] = [];
-      for (const a of nic.v4) addrs.push({ family: AF_INET, addr: a.addr, prefix: a.prefix, scope: lo ? RT_SCOPE_HOST : RT_SCOPE_UNIVERSE });
+      for (const a of nic.v4) {
+        addrs.push({
+          family: AF_INET,
+          addr: a.addr,
+          prefix: a.prefix,
+          scope: lo ? RT_SCOPE_HOST : RT_SCOPE_UNIVERSE,
+        });
+      }
       for (const a of nic.v6) {
         const linkLocal = a.addr[0] === 0xfe && (a.addr[1] & 0xc0) === 0x80;
-        addrs.push({ family: AF_INET6, addr: a.addr, prefix: a.prefix, scope: lo ? RT_SCOPE_HOST : linkLocal ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE });
+        addrs.push({
+          family: AF_INET6,
+          addr: a.addr,
+          prefix: a.prefix,
+          scope: lo ? RT_SCOPE_HOST : linkLocal ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE,
+        });
       }
       const up = nic.up ? IFF_UP | IFF_RUNNING | IFF_LOWER_UP : 0;
-      const host = this.hostLinks.find((h) => h === nic.link) as (HostEndpoint & { framesIn: number; framesOut: number }) | undefined;
+      const host = this.hostLinks.find((h) => h === nic.link) as
+        | (HostEndpoint & { framesIn: number; framesOut: number })
+        | undefined;
       return {
         index: nic.id,
         name: nic.name,
@@ -216,10 +230,34 @@ export class NetstackNetwork implements Network {
     // The local table: each of our addresses, as Linux lists them (ip route show table local).
     for (const nic of this.stack.nics) {
       for (const a of nic.v4) {
-        out.push({ family: AF_INET, dst: a.addr, prefix: 32, gateway: null, ifindex: nic.id, metric: 0, src: a.addr, scope: RT_SCOPE_HOST, type: 2, table: 255, protocol: 2 });
+        out.push({
+          family: AF_INET,
+          dst: a.addr,
+          prefix: 32,
+          gateway: null,
+          ifindex: nic.id,
+          metric: 0,
+          src: a.addr,
+          scope: RT_SCOPE_HOST,
+          type: 2,
+          table: 255,
+          protocol: 2,
+        });
       }
       for (const a of nic.v6) {
-        out.push({ family: AF_INET6, dst: a.addr, prefix: 128, gateway: null, ifindex: nic.id, metric: 0, src: null, scope: RT_SCOPE_UNIVERSE, type: 2, table: 255, protocol: 2 });
+        out.push({
+          family: AF_INET6,
+          dst: a.addr,
+          prefix: 128,
+          gateway: null,
+          ifindex: nic.id,
+          metric: 0,
+          src: null,
+          scope: RT_SCOPE_UNIVERSE,
+          type: 2,
+          table: 255,
+          protocol: 2,
+        });
       }
     }
     return out;

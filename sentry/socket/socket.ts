@@ -10,7 +10,7 @@
 import { E } from "../abi/errno.ts";
 import * as L from "../abi/linux.ts";
 import { BLOCK, type Task } from "../kernel/task.ts";
-import { FileDescription } from "../vfs/file.ts";
+import { FileDescription, type IoctlContext } from "../vfs/file.ts";
 import type { Stat } from "../vfs/inode.ts";
 import type { UserIO } from "../vfs/userio.ts";
 
@@ -240,6 +240,12 @@ export abstract class SocketFile extends FileDescription {
     return r;
   }
 
+  /** Ioctls no family handles: the interface ioctls (SIOCGIFINDEX...), which Linux answers
+   * on any socket (dev_ioctl). */
+  override ioctl(ctx: IoctlContext, cmd: number, arg: number): number {
+    return deviceIoctl.fn ? deviceIoctl.fn(ctx, cmd, arg) : -E.ENOTTY;
+  }
+
   // read/write/readv/writev behave as recvmsg/sendmsg without flags: with SO_RCVTIMEO a
   // blocking read times out, and a blocking write on a stream goes on until everything
   // is sent, as on Linux.
@@ -324,6 +330,9 @@ class SocketIoProgress {
   done = 0;
   deadline = NaN;
 }
+
+/** Set by the network code (socket/inet/ifioctl.ts): the interface ioctls. */
+export const deviceIoctl: { fn: ((ctx: IoctlContext, cmd: number, arg: number) => number) | null } = { fn: null };
 
 /** st_dev of sockfs (an anonymous device number). */
 export const SOCKFS_DEV = 0x8;

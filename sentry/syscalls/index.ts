@@ -22,6 +22,7 @@ import { timerfdSyscalls } from "./sys_timerfd.ts";
 import { type SyscallDef, SyscallTable } from "./table.ts";
 // Socket families that register themselves in the socket layer (unix/ comes with sys_socket).
 import "../socket/inet/inet.ts";
+import "../socket/netlink/netlink.ts";
 
 export const FAMILIES: SyscallDef[][] = [
   processSyscalls,

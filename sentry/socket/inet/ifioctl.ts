@@ -4,7 +4,9 @@
 // sandbox's own interfaces (net/network.ts); changing them is refused.
 import { E } from "../../abi/errno.ts";
 import type { IoctlContext } from "../../vfs/file.ts";
-import type { IfInfo, Network } from "../../net/network.ts";
+import type { Task } from "../../kernel/task.ts";
+import { type IfInfo, type Network, networkOf } from "../../net/network.ts";
+import { deviceIoctl } from "../socket.ts";
 
 export const SIOCGIFNAME = 0x8910;
 export const SIOCGIFCONF = 0x8912;
@@ -177,3 +179,9 @@ function ifconf(net: Network, ctx: IoctlContext, arg: number): number {
   dv.setInt32(0, used, true);
   return ctx.mm.copyOut(arg, hdr.subarray(0, 4));
 }
+
+// Every socket answers these (unix sockets too: glibc's if_nametoindex uses one).
+deviceIoctl.fn = (ctx, cmd, arg) => {
+  const t = ctx.task as Task | null;
+  return t ? interfaceIoctl(networkOf(t.kernel), ctx, cmd, arg) : -E.ENOTTY;
+};

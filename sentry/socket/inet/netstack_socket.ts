@@ -44,7 +44,13 @@ import {
 } from "../socket.ts";
 import { decodeSockaddr, encodeSockaddr } from "./sockaddr.ts";
 import { interfaceIoctl } from "./ifioctl.ts";
-import { extraOptionGet, extraOptionSet, IPPROTO_TCP, TCP_INFO } from "./options.ts";
+import {
+  extraOptionGet,
+  extraOptionSet,
+  getLevelError,
+  knownLevel,
+  precheckSet,
+} from "./options.ts";
 
 const CAP_NET_BIND_SERVICE = 10;
 /** net.ipv4.ip_unprivileged_port_start. */
@@ -461,7 +467,9 @@ export class NetstackSocket extends SocketFile {
       if (shutdown & 2) m |= L.POLLOUT | L.POLLWRNORM;
       else {
         const free = tcp.sendBuf.free;
-        if (closed || (free > 0 && free >= (tcp.sendBuf.length >> 1))) m |= L.POLLOUT | L.POLLWRNORM;
+        if (closed || (free > 0 && free >= (tcp.sendBuf.length >> 1))) {
+          m |= L.POLLOUT | L.POLLWRNORM;
+        }
       }
     }
     if (tcp.error) m |= L.POLLERR;
@@ -471,10 +479,10 @@ export class NetstackSocket extends SocketFile {
   // ---- options and ioctls ---------------------------------------------------------------
 
   override getsockopt(t: Task, level: number, name: number): Uint8Array | number {
+    if (!knownLevel(this, level)) return getLevelError(this);
     if (level === SOL_SOCKET && name === SO_PEERCRED) {
       return encodeUcred({ pid: 0, uid: 0xffffffff, gid: 0xffffffff });
     }
-    if (level === IPPROTO_TCP && name === TCP_INFO && !this.tcp) return -E.EOPNOTSUPP;
     let r = this.sock.getsockopt(level, name);
     if (r === -E.ENOPROTOOPT || (r === -E.EOPNOTSUPP && level !== SOL_SOCKET)) {
       r = extraOptionGet(this, t, level, name);
@@ -483,6 +491,8 @@ export class NetstackSocket extends SocketFile {
   }
 
   override setsockopt(t: Task, level: number, name: number, value: Uint8Array): number {
+    const pre = precheckSet(this, level, name, value);
+    if (pre < 0) return pre;
     this.net.begin();
     let r = this.sock.setsockopt(level, name, value);
     this.net.end();

@@ -40,6 +40,8 @@ interface Extra {
   bytes?: boolean;
   /** struct linger. */
   linger?: boolean;
+  /** Reads back as 0 or 1. */
+  bool?: boolean;
 }
 
 const tcpOnly = (s: OptionHolder) => s.type === SOCK_STREAM;
@@ -51,19 +53,19 @@ const needCap = (cap: number) => (_v: number, t: Task) => (t.creds.hasCap(cap) ?
 
 const EXTRAS = new Map<string, Extra>([
   // SOL_SOCKET
-  [`${SOL_SOCKET}:1`, { initial: 0 }], // SO_DEBUG
-  [`${SOL_SOCKET}:5`, { initial: 0 }], // SO_DONTROUTE
-  [`${SOL_SOCKET}:6`, { initial: 0 }], // SO_BROADCAST
-  [`${SOL_SOCKET}:9`, { initial: 0 }], // SO_KEEPALIVE
-  [`${SOL_SOCKET}:10`, { initial: 0 }], // SO_OOBINLINE
-  [`${SOL_SOCKET}:11`, { initial: 0 }], // SO_NO_CHECK
+  [`${SOL_SOCKET}:1`, { bool: true, initial: 0 }], // SO_DEBUG
+  [`${SOL_SOCKET}:5`, { bool: true, initial: 0 }], // SO_DONTROUTE
+  [`${SOL_SOCKET}:6`, { bool: true, initial: 0 }], // SO_BROADCAST
+  [`${SOL_SOCKET}:9`, { bool: true, initial: 0 }], // SO_KEEPALIVE
+  [`${SOL_SOCKET}:10`, { bool: true, initial: 0 }], // SO_OOBINLINE
+  [`${SOL_SOCKET}:11`, { bool: true, initial: 0 }], // SO_NO_CHECK
   [`${SOL_SOCKET}:12`, {
     initial: 0,
     check: (v, t) => ((v < 0 || v > 6) && !t.creds.hasCap(CAP_NET_ADMIN) ? -E.EPERM : 0),
   }], // SO_PRIORITY
   [`${SOL_SOCKET}:13`, { initial: new Uint8Array(8), linger: true }], // SO_LINGER
-  [`${SOL_SOCKET}:14`, { initial: 0 }], // SO_BSDCOMPAT
-  [`${SOL_SOCKET}:16`, { initial: 0 }], // SO_PASSCRED
+  [`${SOL_SOCKET}:14`, { bool: true, initial: 0 }], // SO_BSDCOMPAT
+  [`${SOL_SOCKET}:16`, { bool: true, initial: 0 }], // SO_PASSCRED
   [`${SOL_SOCKET}:18`, { initial: 1 }], // SO_RCVLOWAT
   [`${SOL_SOCKET}:19`, { initial: 1, readOnly: true }], // SO_SNDLOWAT
   [`${SOL_SOCKET}:25`, {
@@ -71,45 +73,45 @@ const EXTRAS = new Map<string, Extra>([
     bytes: true,
     check: (_v, t) => (t.creds.hasCap(CAP_NET_RAW) ? 0 : -E.EPERM),
   }], // SO_BINDTODEVICE
-  [`${SOL_SOCKET}:29`, { initial: 0 }], // SO_TIMESTAMP_OLD
+  [`${SOL_SOCKET}:29`, { bool: true, initial: 0 }], // SO_TIMESTAMP_OLD
   [`${SOL_SOCKET}:30`, { initial: 0, readOnly: true }], // SO_ACCEPTCONN (datagram sockets)
-  [`${SOL_SOCKET}:35`, { initial: 0 }], // SO_TIMESTAMPNS_OLD
+  [`${SOL_SOCKET}:35`, { bool: true, initial: 0 }], // SO_TIMESTAMPNS_OLD
   [`${SOL_SOCKET}:36`, { initial: 0, check: needCap(CAP_NET_ADMIN) }], // SO_MARK
-  [`${SOL_SOCKET}:40`, { initial: 0 }], // SO_RXQ_OVFL
-  [`${SOL_SOCKET}:41`, { initial: 0 }], // SO_WIFI_STATUS
+  [`${SOL_SOCKET}:40`, { bool: true, initial: 0 }], // SO_RXQ_OVFL
+  [`${SOL_SOCKET}:41`, { bool: true, initial: 0 }], // SO_WIFI_STATUS
   [`${SOL_SOCKET}:42`, { initial: -1, applies: (s) => s.type === SOCK_DGRAM }], // SO_PEEK_OFF
-  [`${SOL_SOCKET}:43`, { initial: 0 }], // SO_NOFCS
+  [`${SOL_SOCKET}:43`, { bool: true, initial: 0 }], // SO_NOFCS
   [`${SOL_SOCKET}:46`, { initial: 0 }], // SO_BUSY_POLL
   [`${SOL_SOCKET}:49`, { initial: -1 }], // SO_INCOMING_CPU
-  [`${SOL_SOCKET}:60`, { initial: 0 }], // SO_ZEROCOPY
+  [`${SOL_SOCKET}:60`, { bool: true, initial: 0 }], // SO_ZEROCOPY
   // IPPROTO_IP
   [`${IPPROTO_IP}:4`, { initial: new Uint8Array(0), bytes: true }], // IP_OPTIONS
-  [`${IPPROTO_IP}:6`, { initial: 0 }], // IP_RECVOPTS
-  [`${IPPROTO_IP}:7`, { initial: 0 }], // IP_RETOPTS
-  [`${IPPROTO_IP}:8`, { initial: 0 }], // IP_PKTINFO
+  [`${IPPROTO_IP}:6`, { bool: true, initial: 0 }], // IP_RECVOPTS
+  [`${IPPROTO_IP}:7`, { bool: true, initial: 0 }], // IP_RETOPTS
+  [`${IPPROTO_IP}:8`, { bool: true, initial: 0 }], // IP_PKTINFO
   [`${IPPROTO_IP}:10`, { initial: 1, check: range(0, 5) }], // IP_MTU_DISCOVER
-  [`${IPPROTO_IP}:11`, { initial: 0 }], // IP_RECVERR
-  [`${IPPROTO_IP}:12`, { initial: 0 }], // IP_RECVTTL
-  [`${IPPROTO_IP}:13`, { initial: 0 }], // IP_RECVTOS
-  [`${IPPROTO_IP}:15`, { initial: 0 }], // IP_FREEBIND
-  [`${IPPROTO_IP}:18`, { initial: 0 }], // IP_PASSSEC
-  [`${IPPROTO_IP}:19`, { initial: 0, check: needCap(CAP_NET_ADMIN) }], // IP_TRANSPARENT
-  [`${IPPROTO_IP}:20`, { initial: 0 }], // IP_RECVORIGDSTADDR
-  [`${IPPROTO_IP}:24`, { initial: 0 }], // IP_BIND_ADDRESS_NO_PORT
+  [`${IPPROTO_IP}:11`, { bool: true, initial: 0 }], // IP_RECVERR
+  [`${IPPROTO_IP}:12`, { bool: true, initial: 0 }], // IP_RECVTTL
+  [`${IPPROTO_IP}:13`, { bool: true, initial: 0 }], // IP_RECVTOS
+  [`${IPPROTO_IP}:15`, { bool: true, initial: 0 }], // IP_FREEBIND
+  [`${IPPROTO_IP}:18`, { bool: true, initial: 0 }], // IP_PASSSEC
+  [`${IPPROTO_IP}:19`, { bool: true, initial: 0, check: needCap(CAP_NET_ADMIN) }], // IP_TRANSPARENT
+  [`${IPPROTO_IP}:20`, { bool: true, initial: 0 }], // IP_RECVORIGDSTADDR
+  [`${IPPROTO_IP}:24`, { bool: true, initial: 0 }], // IP_BIND_ADDRESS_NO_PORT
   [`${IPPROTO_IP}:33`, { initial: 1 }], // IP_MULTICAST_TTL (TCP keeps it too)
-  [`${IPPROTO_IP}:34`, { initial: 1 }], // IP_MULTICAST_LOOP
-  [`${IPPROTO_IP}:49`, { initial: 1 }], // IP_MULTICAST_ALL
+  [`${IPPROTO_IP}:34`, { bool: true, initial: 1 }], // IP_MULTICAST_LOOP
+  [`${IPPROTO_IP}:49`, { bool: true, initial: 1 }], // IP_MULTICAST_ALL
   // IPPROTO_IPV6
   [`${IPPROTO_IPV6}:23`, { initial: 0, applies: v6Only, check: range(0, 5) }], // IPV6_MTU_DISCOVER
-  [`${IPPROTO_IPV6}:25`, { initial: 0, applies: v6Only }], // IPV6_RECVERR
-  [`${IPPROTO_IPV6}:29`, { initial: 1, applies: v6Only }], // IPV6_MULTICAST_ALL
-  [`${IPPROTO_IPV6}:49`, { initial: 0, applies: v6Only }], // IPV6_RECVPKTINFO
-  [`${IPPROTO_IPV6}:51`, { initial: 0, applies: v6Only }], // IPV6_RECVHOPLIMIT
-  [`${IPPROTO_IPV6}:66`, { initial: 0, applies: v6Only }], // IPV6_RECVTCLASS
-  [`${IPPROTO_IPV6}:70`, { initial: 1, applies: v6Only }], // IPV6_AUTOFLOWLABEL
+  [`${IPPROTO_IPV6}:25`, { bool: true, initial: 0, applies: v6Only }], // IPV6_RECVERR
+  [`${IPPROTO_IPV6}:29`, { bool: true, initial: 1, applies: v6Only }], // IPV6_MULTICAST_ALL
+  [`${IPPROTO_IPV6}:49`, { bool: true, initial: 0, applies: v6Only }], // IPV6_RECVPKTINFO
+  [`${IPPROTO_IPV6}:51`, { bool: true, initial: 0, applies: v6Only }], // IPV6_RECVHOPLIMIT
+  [`${IPPROTO_IPV6}:66`, { bool: true, initial: 0, applies: v6Only }], // IPV6_RECVTCLASS
+  [`${IPPROTO_IPV6}:70`, { bool: true, initial: 1, applies: v6Only }], // IPV6_AUTOFLOWLABEL
   [`${IPPROTO_IPV6}:72`, { initial: 0, applies: v6Only }], // IPV6_ADDR_PREFERENCES
-  [`${IPPROTO_IPV6}:74`, { initial: 0, applies: v6Only }], // IPV6_RECVORIGDSTADDR
-  [`${IPPROTO_IPV6}:78`, { initial: 0, applies: v6Only }], // IPV6_FREEBIND
+  [`${IPPROTO_IPV6}:74`, { bool: true, initial: 0, applies: v6Only }], // IPV6_RECVORIGDSTADDR
+  [`${IPPROTO_IPV6}:78`, { bool: true, initial: 0, applies: v6Only }], // IPV6_FREEBIND
   // IPPROTO_TCP
   [`${IPPROTO_TCP}:8`, { initial: 60, applies: tcpOnly }], // TCP_LINGER2
   [`${IPPROTO_TCP}:9`, { initial: 0, applies: tcpOnly }], // TCP_DEFER_ACCEPT
@@ -136,6 +138,57 @@ function lookup(s: OptionHolder, level: number, name: number): Extra | null {
   if (!e) return null;
   if (e.applies && !e.applies(s)) return null;
   return e;
+}
+
+/** Levels a socket answers to (others: getsockopt's error, see optionLevelError). */
+export function knownLevel(s: OptionHolder, level: number): boolean {
+  if (level === SOL_SOCKET || level === IPPROTO_IP) return true;
+  if (level === IPPROTO_IPV6) return s.family === AF_INET6;
+  if (level === IPPROTO_TCP) return s.type === SOCK_STREAM;
+  if (level === IPPROTO_UDP) return udpOnly(s);
+  return false;
+}
+
+/** What getsockopt at a level the socket does not have returns: IPv4's ip_getsockopt says
+ * EOPNOTSUPP, IPv6's ENOPROTOOPT. setsockopt says ENOPROTOOPT for both. */
+export function getLevelError(s: OptionHolder): number {
+  return s.family === AF_INET6 ? -E.ENOPROTOOPT : -E.EOPNOTSUPP;
+}
+
+/** Linux's length and writability checks before an option reaches the protocol. */
+export function precheckSet(
+  s: OptionHolder,
+  level: number,
+  name: number,
+  value: Uint8Array,
+): number {
+  if (!knownLevel(s, level)) return -E.ENOPROTOOPT;
+  if (level === SOL_SOCKET) {
+    if (name === 25) return 0; // SO_BINDTODEVICE: a string
+    if (value.length < 4) return -E.EINVAL;
+    switch (name) {
+      case 13: // SO_LINGER
+        return value.length < 8 ? -E.EINVAL : 0;
+      case 19: // SO_SNDLOWAT
+      case 3: // SO_TYPE
+      case 4: // SO_ERROR
+      case 17: // SO_PEERCRED
+      case 30: // SO_ACCEPTCONN
+      case 31: // SO_PEERSEC
+      case 38: // SO_PROTOCOL
+      case 39: // SO_DOMAIN
+      case 57: // SO_COOKIE
+        return -E.ENOPROTOOPT;
+    }
+    return 0;
+  }
+  if (level === IPPROTO_TCP) {
+    // String-valued TCP options; the rest take an int.
+    if (name === 13 || name === 14 || name === 31 || name === 32) return 0;
+    if (name === TCP_INFO) return -E.ENOPROTOOPT;
+    return value.length < 4 ? -E.EINVAL : 0;
+  }
+  return 0;
 }
 
 /** getsockopt of an option netstack does not know: its remembered or initial value. */
@@ -196,13 +249,7 @@ export function extraOptionSet(
     const rc = e.check(v, t, value);
     if (rc < 0) return rc;
   }
-  // Boolean options read back as 0 or 1.
-  if (
-    typeof e.initial === "number" && (e.initial === 0 || e.initial === 1) && !e.check &&
-    level !== IPPROTO_TCP
-  ) {
-    v = v ? 1 : 0;
-  }
+  if (e.bool) v = v ? 1 : 0;
   if (level === SOL_SOCKET && name === 18) v = Math.max(1, v);
   s.extraOptions.set(key, int32(v));
   return 0;

@@ -12,7 +12,7 @@ import { E } from "../../abi/errno.ts";
 import * as L from "../../abi/linux.ts";
 import type { Kernel } from "../../kernel/kernel.ts";
 import type { Task } from "../../kernel/task.ts";
-import type { FileDescription } from "../../vfs/file.ts";
+import type { FileDescription, IoctlContext } from "../../vfs/file.ts";
 import type { Inode } from "../../vfs/inode.ts";
 import type { UserIO } from "../../vfs/userio.ts";
 import {
@@ -620,7 +620,7 @@ export class UnixSocket extends SocketFile {
         if (this.state === State.Listening) return -E.EINVAL;
         return ctx.mm.writeU32(arg, this.unreadSent());
     }
-    return -E.ENOTTY;
+    return super.ioctl(ctx as unknown as IoctlContext, cmd, arg);
   }
 
   // ---- readiness --------------------------------------------------------------------------
