@@ -174,11 +174,35 @@ function uptimeText(k: Kernel): string {
   return `${up.toFixed(2)} ${idle.toFixed(2)}\n`;
 }
 
+/** Load averages, decayed as Linux's are (1, 5 and 15 minute constants), from the number
+ * of running tasks seen at each read: between reads it is taken as constant, so a sandbox
+ * nobody watches shows what it runs now, weighted by how long since the last look. */
+const loads = new WeakMap<Kernel, { at: number; avg: number[] }>();
+
+function loadAverages(k: Kernel, running: number): number[] {
+  const now = k.nowNs();
+  let l = loads.get(k);
+  if (!l) loads.set(k, l = { at: k.bootNs, avg: [0, 0, 0] });
+  const dt = (now - l.at) / 1e9;
+  l.at = now;
+  l.avg = l.avg.map((a, i) => {
+    const e = Math.exp(-dt / [60, 300, 900][i]);
+    return a * e + running * (1 - e);
+  });
+  return l.avg;
+}
+
 function loadavgText(k: Kernel): string {
-  const b = busyTicks(k);
-  let last = 0;
-  for (const pid of k.tasks.keys()) last = Math.max(last, pid);
-  return `0.00 0.00 0.00 ${b.running}/${b.total} ${last}\n`;
+  let running = 0, total = 0, last = 0;
+  for (const t of k.tasks.values()) {
+    if (t.state === TaskState.Dead) continue;
+    total++;
+    if (t.state === TaskState.Running || t.state === TaskState.InKernel) running++;
+    last = Math.max(last, t.tid);
+  }
+  // The reader is in the middle of this read: it is left out of the averages.
+  const avg = loadAverages(k, Math.max(0, running - 1));
+  return `${avg.map((a) => a.toFixed(2)).join(" ")} ${Math.max(1, running)}/${total} ${last}\n`;
 }
 
 function filesystemsText(types: string[]): string {
