@@ -49,6 +49,11 @@ export class PortTable {
     return this.byPort.get(port);
   }
 
+  /** Every owner (for listings such as /proc/net/udp). */
+  *all(): Iterable<PortOwner> {
+    for (const set of this.byPort.values()) yield* set;
+  }
+
   canBind(o: PortOwner, addr: IPAddress, port: number): boolean {
     const set = this.byPort.get(port);
     if (!set) return true;

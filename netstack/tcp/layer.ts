@@ -64,6 +64,19 @@ export class TcpLayer {
     return this.conns.get(connKey(local, lport, remote, rport));
   }
 
+  /** Every socket that is bound or has a connection, once each (for listings). */
+  *sockets(): Iterable<TcpSocket> {
+    const seen = new Set<TcpSocket>();
+    for (const o of this.ports.all()) {
+      const s = o as TcpSocket;
+      if (!seen.has(s)) {
+        seen.add(s);
+        yield s;
+      }
+    }
+    for (const c of this.conns.values()) if (!seen.has(c)) yield c;
+  }
+
   *childrenOf(listener: TcpSocket): Iterable<TcpSocket> {
     const out: TcpSocket[] = [];
     for (const c of this.conns.values()) if (c.parent === listener) out.push(c);

@@ -43,6 +43,7 @@ import {
   type Ucred,
 } from "../socket.ts";
 import { decodeSockaddr, encodeSockaddr } from "./sockaddr.ts";
+import { setSocketOwner } from "../../net/procnet.ts";
 import { interfaceIoctl } from "./ifioctl.ts";
 import {
   extraOptionGet,
@@ -94,6 +95,7 @@ export class NetstackSocket extends SocketFile {
   }
 
   private watch(sock: NsSocket): void {
+    setSocketOwner(sock, { ino: this.ino, uid: this.owner.uid });
     sock.onReadiness = () => this.waitQueue.notify(this.poll());
   }
 
