@@ -101,8 +101,15 @@ int sb_tty_make_raw(int fd) {
   if (!restore_registered) {
     restore_registered = 1;
     atexit(restore_at_exit);
-    signal(SIGQUIT, on_fatal);
-    signal(SIGABRT, on_fatal);
+    /* Signals that would end the process without Deno or the sentry seeing them (those the
+     * sentry forwards to its guest are caught instead; SIGKILL cannot be). */
+    const int fatal[] = {SIGQUIT, SIGABRT, SIGALRM, SIGVTALRM, SIGXCPU, SIGXFSZ, SIGPWR, SIGSTKFLT};
+    for (unsigned i = 0; i < sizeof fatal / sizeof *fatal; i++) {
+      struct sigaction old;
+      /* Leave alone a signal somebody already handles. */
+      if (sigaction(fatal[i], NULL, &old) == 0 && old.sa_handler != SIG_DFL) continue;
+      signal(fatal[i], on_fatal);
+    }
   }
   if (tcsetattr(fd, TCSADRAIN, &t) < 0) return -errno;
   return 0;

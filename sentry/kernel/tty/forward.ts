@@ -1,6 +1,6 @@
-// Signals sent to the sentry process itself: SIGINT, SIGTERM, SIGHUP (and SIGQUIT) go to the
-// guest's init, as runsc and docker forward them, instead of killing the sentry; SIGWINCH
-// (the host terminal was resized) updates the console's window size. The C side
+// Signals sent to the sentry process itself: SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and
+// SIGUSR2 go to the guest's init, as runsc and docker forward them, instead of killing the
+// sentry; SIGWINCH (the host terminal was resized) updates the console's window size. The C side
 // (ffi/lib/hostsig.c) turns each signal into a byte on a pipe the kernel's loop watches, so
 // Deno's own signal handling never sees them.
 import * as L from "../../abi/linux.ts";
@@ -10,7 +10,7 @@ import type { Kernel } from "../kernel.ts";
 import type { HostConsole } from "./host.ts";
 
 const EPOLLIN = 0x001;
-export const FORWARDED_SIGNALS = [L.SIGINT, L.SIGTERM, L.SIGHUP, L.SIGQUIT];
+export const FORWARDED_SIGNALS = [L.SIGINT, L.SIGTERM, L.SIGHUP, L.SIGQUIT, L.SIGUSR1, L.SIGUSR2];
 
 /** Starts forwarding; returns a function that gives the signals their default actions
  * back. console: the console whose window size follows the host terminal's, if any. */
