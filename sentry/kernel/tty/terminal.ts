@@ -389,7 +389,8 @@ export class Terminal implements JobTerminal {
       case L.FIONREAD:
         return mm.writeU32(arg, fromMaster ? this.ldisc.output.length : this.ldisc.inq());
       case L.TIOCOUTQ:
-        return mm.writeU32(arg, fromMaster ? 0 : this.ldisc.output.length);
+        // A pty hands output to its master at once (Linux's pty reports 0 here too).
+        return mm.writeU32(arg, 0);
       case TCFLSH: {
         const jc = fromMaster ? 0 : checkChange(t, this, L.SIGTTOU);
         if (jc < 0) return jc;
