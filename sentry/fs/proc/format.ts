@@ -7,7 +7,7 @@ import type { Kernel } from "../../kernel/kernel.ts";
 import { type Task, TaskState, type ThreadGroup } from "../../kernel/task.ts";
 import { controllingTty } from "../../kernel/tty/jobs.ts";
 import { Terminal } from "../../kernel/tty/terminal.ts";
-import type { MM } from "../../mm/mm.ts";
+import type { MM, Vma } from "../../mm/mm.ts";
 import { AnonMemory } from "../../mm/objects.ts";
 import { CHUNK_PAGES } from "../../mm/memfile.ts";
 import {
@@ -377,20 +377,126 @@ function hex(n: number, width: number): string {
 export function mapsText(mm: MM | null): string {
   if (!mm || mm.stubKilled) return "";
   let s = "";
-  for (const v of mm.vmas) {
-    const id = v.obj?.identity ?? null;
-    const isFile = id !== null && v.obj !== null && !(v.obj instanceof AnonMemory);
-    let line = `${hex(v.start, 8)}-${hex(v.end, 8)} ${v.prot & 1 ? "r" : "-"}${
-      v.prot & 2 ? "w" : "-"
-    }${v.prot & 4 ? "x" : "-"}${v.shared ? "s" : "p"}`;
-    line += ` ${hex(isFile || v.obj instanceof AnonMemory ? v.objPg * PAGE : 0, 8)}`;
-    line += ` ${hex(id ? devMajor(id.dev) : 0, 2)}:${hex(id ? devMinor(id.dev) : 0, 2)} ${
-      id ? id.ino : 0
-    } `;
-    if (v.name) line = line.padEnd(73) + v.name;
-    s += line + "\n";
-  }
+  for (const v of mm.vmas) s += mapsLine(v) + "\n";
   return s;
+}
+
+function mapsLine(v: Vma): string {
+  const id = v.obj?.identity ?? null;
+  const isFile = id !== null && v.obj !== null && !(v.obj instanceof AnonMemory);
+  let line = `${hex(v.start, 8)}-${hex(v.end, 8)} ${v.prot & 1 ? "r" : "-"}${
+    v.prot & 2 ? "w" : "-"
+  }${v.prot & 4 ? "x" : "-"}${v.shared ? "s" : "p"}`;
+  line += ` ${hex(isFile || v.obj instanceof AnonMemory ? v.objPg * PAGE : 0, 8)}`;
+  line += ` ${hex(id ? devMajor(id.dev) : 0, 2)}:${hex(id ? devMinor(id.dev) : 0, 2)} ${
+    id ? id.ino : 0
+  } `;
+  if (v.name) line = line.padEnd(73) + v.name;
+  return line;
+}
+
+/** Resident pages of one VMA: its private (anonymous or written) pages, and the pages of
+ * the object it maps that are in memory (counted for VMAs up to 64 MiB). */
+function vmaResidency(v: Vma): { anon: number; file: number; shmem: number } {
+  const pages = (v.end - v.start) / PAGE;
+  const anon = countPresent(v.anon, v.anonPg, pages);
+  if (v.obj instanceof AnonMemory) {
+    return { anon, file: 0, shmem: countPresent(v.obj, v.objPg, pages) };
+  }
+  let file = 0;
+  if (v.obj && pages <= 16384) {
+    for (let p = 0; p < pages; p++) if (v.obj.peekPage(v.objPg + p) >= 0) file++;
+    file = Math.max(0, file - anon);
+  }
+  return { anon, file, shmem: 0 };
+}
+
+function vmFlags(v: Vma): string {
+  const f: string[] = [];
+  if (v.prot & 1) f.push("rd");
+  if (v.prot & 2) f.push("wr");
+  if (v.prot & 4) f.push("ex");
+  if (v.shared) f.push("sh");
+  if (v.maxProt & 1) f.push("mr");
+  if (v.maxProt & 2) f.push("mw");
+  if (v.maxProt & 4) f.push("me");
+  if (v.shared) f.push("ms");
+  if (v.growsDown) f.push("gd");
+  if (v.locked) f.push("lo");
+  if (v.dontFork) f.push("dc");
+  if (!v.shared && (v.prot & 2)) f.push("ac");
+  f.push("sd");
+  return f.map((x) => x + " ").join("");
+}
+
+interface SmapsCounts {
+  size: number;
+  rss: number;
+  anon: number;
+  file: number;
+  shmem: number;
+  sharedClean: number;
+  privateClean: number;
+  privateDirty: number;
+  locked: number;
+}
+
+function smapsBody(c: SmapsCounts, rollup: boolean): string {
+  const kbl = (label: string, pages: number) =>
+    `${(label + ":").padEnd(16)}${String(pages * 4).padStart(8)} kB\n`;
+  let s = "";
+  if (!rollup) s += kbl("Size", c.size) + kbl("KernelPageSize", 1) + kbl("MMUPageSize", 1);
+  s += kbl("Rss", c.rss) + kbl("Pss", c.rss) + kbl("Pss_Dirty", c.privateDirty);
+  if (rollup) s += kbl("Pss_Anon", c.anon) + kbl("Pss_File", c.file) + kbl("Pss_Shmem", c.shmem);
+  s += kbl("Shared_Clean", c.sharedClean) + kbl("Shared_Dirty", 0) +
+    kbl("Private_Clean", c.privateClean);
+  s += kbl("Private_Dirty", c.privateDirty) + kbl("Referenced", c.rss) + kbl("Anonymous", c.anon);
+  s += kbl("LazyFree", 0) + kbl("AnonHugePages", 0) + kbl("ShmemPmdMapped", 0) +
+    kbl("FilePmdMapped", 0);
+  s += kbl("Shared_Hugetlb", 0) + kbl("Private_Hugetlb", 0) + kbl("Swap", 0) + kbl("SwapPss", 0);
+  s += kbl("Locked", c.locked);
+  return s;
+}
+
+/** /proc/[pid]/smaps (rollup false) and smaps_rollup. */
+export function smapsText(mm: MM | null, rollup: boolean): string {
+  if (!mm || mm.stubKilled) return "";
+  const total: SmapsCounts = {
+    size: 0,
+    rss: 0,
+    anon: 0,
+    file: 0,
+    shmem: 0,
+    sharedClean: 0,
+    privateClean: 0,
+    privateDirty: 0,
+    locked: 0,
+  };
+  let s = "";
+  for (const v of mm.vmas) {
+    const r = vmaResidency(v);
+    const rss = r.anon + r.file + r.shmem;
+    const c: SmapsCounts = {
+      size: (v.end - v.start) / PAGE,
+      rss,
+      anon: r.anon,
+      file: r.file,
+      shmem: r.shmem,
+      sharedClean: v.shared ? r.file : 0,
+      privateClean: v.shared ? 0 : r.file,
+      privateDirty: r.anon + r.shmem,
+      locked: v.locked ? rss : 0,
+    };
+    for (const k of Object.keys(total) as Array<keyof SmapsCounts>) total[k] += c[k];
+    if (!rollup) {
+      s += mapsLine(v) + "\n" + smapsBody(c, false);
+      s += `THPeligible:    0\nVmFlags: ${vmFlags(v)}\n`;
+    }
+  }
+  if (!rollup) return s;
+  const first = mm.vmas[0]?.start ?? 0, last = mm.vmas.at(-1)?.end ?? 0;
+  const head = `${hex(first, 8)}-${hex(last, 8)} ---p 00000000 00:00 0 `.padEnd(73) + "[rollup]\n";
+  return head + smapsBody(total, true);
 }
 
 /** Escapes a path for /proc/mounts (space, tab, newline, backslash as octal). */

@@ -27,6 +27,7 @@ import {
   mapsText,
   mountinfoText,
   mountsText,
+  smapsText,
   statLine,
   statmLine,
   statusText,
@@ -223,6 +224,9 @@ export function processDir(ctx: ProcContext, tg: ThreadGroup, t: Task | null): P
     status: () => gen(0o444, () => statusText(k, tg, task(), whole, task()?.fs.umask ?? 0o22)),
     statm: () => gen(0o444, () => statmLine(tg.zombie ? null : task()?.mm ?? null)),
     maps: () => guarded(0o444, () => mapsText(tg.zombie ? null : task()?.mm ?? null)),
+    smaps: () => guarded(0o444, () => smapsText(tg.zombie ? null : task()?.mm ?? null, false)),
+    smaps_rollup: () =>
+      guarded(0o444, () => smapsText(tg.zombie ? null : task()?.mm ?? null, true)),
     cmdline: () => gen(0o444, () => readRange(tg, "arg")),
     environ: () => guarded(0o400, () => readRange(tg, "env")),
     auxv: () =>
