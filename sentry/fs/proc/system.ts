@@ -423,6 +423,10 @@ export function systemFiles(
   k: Kernel,
   fsTypes: () => string[],
 ): Record<string, Inode> {
+  // The host's answers are read now, while the host's /proc is surely reachable (a sandbox
+  // process may give up its view of the host later).
+  cpuinfo();
+  hostMemTotal();
   const g = (f: () => string, mode = 0o444) => new GenFile(fs, mode, f);
   return {
     cpuinfo: g(cpuinfo),
