@@ -224,7 +224,7 @@ export class NetstackNetwork implements Network {
         scope: r.gateway ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK,
         type: 1,
         table: 254,
-        protocol: r.gateway || r.prefix === 0 ? 4 : 2,
+        protocol: r.gateway || r.prefix === 0 ? 3 : 2,
       });
     }
     // The local table: each of our addresses, as Linux lists them (ip route show table local).

@@ -5,6 +5,8 @@ import { CliError, type Opt, parseOptions } from "./options.ts";
 import { HostConsole } from "../../sentry/kernel/tty/host.ts";
 import { forwardHostSignals } from "../../sentry/kernel/tty/forward.ts";
 import { hostsig } from "../../ffi/hostsig.ts";
+import { attachNetwork, type NetworkMode } from "../../sentry/net/network.ts";
+import { type PreparedNetwork, prepareDoNetwork } from "../../sentry/net/setup.ts";
 
 export const HELP = `Usage: cordon do [options] [--] CMD [ARGS...]
 
@@ -30,6 +32,14 @@ Options:
   --memory BYTES        limit the sandbox's memory (suffixes k, m, g)
   --platform trap|ptrace
                         how guest system calls are trapped (default: trap)
+  --network sandbox|none|host
+                        sandbox: the guest's own TCP/IP stack (cordon's netstack) in a
+                        fresh network namespace joined to the host by a veth pair with
+                        NAT, as runsc do does (needs root, ip and nft or iptables; turns
+                        on the host's IPv4 forwarding); none: loopback only; host: the
+                        guest uses the host's sockets and network directly (faster, but
+                        less isolated). Default: sandbox when possible, else none with a
+                        notice on standard error
   --strace              log every system call to standard error
   --debug-log FILE      write the sentry's debug log to FILE
 `;
@@ -43,6 +53,7 @@ const OPTIONS: Opt[] = [
   { name: "hostname", arg: true },
   { name: "memory", arg: true },
   { name: "platform", arg: true },
+  { name: "network", arg: true },
   { name: "strace" },
   { name: "debug-log", arg: true },
 ];
@@ -119,16 +130,31 @@ export function runDo(args: string[]): number {
   };
   let cwd = opts.get("cwd") as string | undefined;
   if (cwd === undefined) cwd = rootfs === "/" ? Deno.cwd() : "/";
+  const netChoice = (opts.get("network") as string | undefined) ?? "auto";
+  if (!["auto", "sandbox", "none", "host"].includes(netChoice)) {
+    throw new CliError(`do: --network must be sandbox, none or host, not '${netChoice}'`);
+  }
+  let net: PreparedNetwork;
+  try {
+    net = prepareDoNetwork(netChoice as NetworkMode | "auto");
+  } catch (e) {
+    console.error(`cordon: ${e instanceof Error ? e.message : e}`);
+    return 125;
+  }
+  if (net.notice) console.error(net.notice);
   let sandbox: Sandbox;
   try {
     sandbox = new Sandbox(spec);
   } catch (e) {
+    net.cleanup();
     if (e instanceof SandboxError) {
       console.error(`cordon: ${e.message}`);
       return 125;
     }
     throw e;
   }
+  attachNetwork(sandbox.kernel, net.network);
+  for (const n of net.notes) spec.debug?.(`network: ${n}`);
   const uid = Deno.uid() ?? 0, gid = Deno.gid() ?? 0;
   const console_ = attachConsole(sandbox);
   const stopForwarding = forwardHostSignals(sandbox.kernel, console_);
@@ -155,6 +181,7 @@ export function runDo(args: string[]): number {
     const status = sandbox.run();
     return exitCodeOf(status);
   } finally {
+    net.cleanup();
     console_?.close();
     hostsig().sb_tty_restore();
     stopForwarding();
