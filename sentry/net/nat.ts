@@ -1,15 +1,24 @@
 // What `cordon do` does by default, as `runsc do` does: the sandbox process moves into a
 // fresh network namespace joined to the host by a veth pair, with NAT to the outside world,
-// and runs network mode "sandbox" there. Host-side pieces are named after the sandbox
-// process's pid (veth cdnPIDh, nftables table cordon_PID or an iptables rule commented
-// cordon-PID, namespace name cordon-PID while it is made) so that a later run removes the
-// ones whose process is gone (a crash, SIGKILL); a normal exit removes its own.
+// and runs network mode "sandbox" there.
 //
-// Needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN for the namespace), `ip` from iproute2, and nft
-// or iptables. It enables IPv4 forwarding on the host (net.ipv4.ip_forward=1), as runsc do
-// does, and leaves it on. IPv4 only; a host FORWARD policy that drops (docker's) blocks it.
+// - The namespace belongs to the sandbox process alone (unshare of its main thread): it
+//   and the veth pair in it vanish when the process ends, however it ends.
+// - Each sandbox gets a /30 of 10.213.0.0/16 picked from its pid (host side .1 on
+//   cdnPIDh, the sandbox .2 on eth0, default route through .1).
+// - One nftables table, ip cordon (or one iptables rule commented "cordon" when nft is
+//   missing), masquerades 10.213.0.0/16 and lets the cdn* interfaces forward. Each start
+//   (re)writes it; the last sandbox to exit removes it, and a table left by a crashed last
+//   sandbox is rewritten by the next start and removed when that one exits. A lock file
+//   (/run/cordon-nat.lock) keeps a start and an exit from crossing.
+//
+// Everything but the NAT rule is done with rtnetlink from the sentry's main thread (no
+// subprocess): start-up costs a few milliseconds plus one nft run. Needs root, and nft or
+// iptables. IPv4 forwarding is turned on on the host (net.ipv4.ip_forward=1), as runsc do
+// does, and left on. IPv4 only; a host FORWARD policy that drops (docker's) still drops.
 import { hostnet } from "../../ffi/hostnet.ts";
-import { rtnlDump } from "./hostns.ts";
+import { rtnlDump, rtnlRequest } from "./hostns.ts";
+import { IFF_UP } from "./network.ts";
 import * as NL from "./rtnetlink.ts";
 
 /** The sandbox's side of the NAT: its address, the gateway, the host interface. */
@@ -17,24 +26,28 @@ export interface NatSetup {
   guestAddress: string;
   gateway: string;
   hostInterface: string;
-  /** Removes the host-side pieces (call from anywhere; it returns to the host namespace). */
+  /** Goes back to the host namespace and removes the NAT rule if no other sandbox uses
+   * it. Call once, when the sandbox is over. */
   cleanup(): void;
 }
 
-/** 10.213.0.0/16 cut into /30s: one per sandbox, picked from its pid. */
-const BASE = [10, 213];
+const SUBNET = [10, 213];
 const SLOTS = 16384;
+const TABLE = "cordon";
+const LOCK = "/run/cordon-nat.lock";
+const AF_INET = 2;
 
 function which(cmd: string): string | null {
-  for (
-    const dir of (Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin").split(":").concat([
-      "/usr/sbin",
-      "/sbin",
-    ])
-  ) {
+  const dirs = (Deno.env.get("PATH") ?? "").split(":").concat([
+    "/usr/sbin",
+    "/sbin",
+    "/usr/bin",
+    "/bin",
+  ]);
+  for (const dir of dirs) {
+    if (!dir) continue;
     try {
-      const p = `${dir}/${cmd}`;
-      if (Deno.statSync(p).isFile) return p;
+      if (Deno.statSync(`${dir}/${cmd}`).isFile) return `${dir}/${cmd}`;
     } catch {
       // not here
     }
@@ -60,170 +73,227 @@ function run(argv: string[]): { ok: boolean; out: string; err: string } {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Why NAT cannot be set up here, or null if it can. */
 export function natUnavailable(): string | null {
   if (Deno.uid() !== 0) return "not running as root";
-  if (!which("ip")) return "ip (iproute2) is not installed";
   if (!which("nft") && !which("iptables")) return "neither nft nor iptables is installed";
   return null;
 }
 
-/** Removes what sandboxes that are gone left behind. */
-export function cleanStale(): void {
-  const ip = which("ip")!;
-  const ns = run([ip, "netns", "list"]);
-  for (const m of ns.out.matchAll(/^cordon-(\d+)/gm)) {
-    if (!alive(Number(m[1]))) run([ip, "netns", "del", m[0]]);
-  }
-  const links = run([ip, "-o", "link", "show"]);
-  for (const m of links.out.matchAll(/^\d+: (cdn(\d+)h)[@:]/gm)) {
-    if (!alive(Number(m[2]))) run([ip, "link", "del", m[1]]);
-  }
-  const nft = which("nft");
-  if (nft) {
-    const t = run([nft, "list", "tables", "ip"]);
-    for (const m of t.out.matchAll(/table ip (cordon_(\d+))/g)) {
-      if (!alive(Number(m[2]))) run([nft, "delete", "table", "ip", m[1]]);
-    }
-  } else {
-    const ipt = which("iptables")!;
-    const rules = run([ipt, "-t", "nat", "-S", "POSTROUTING"]);
-    for (const line of rules.out.split("\n")) {
-      const m = /--comment "?cordon-(\d+)"?/.exec(line);
-      if (m && !alive(Number(m[1]))) {
-        run([
-          ipt,
-          "-t",
-          "nat",
-          ...line.replace(/^-A /, "-D ").split(/\s+/).map((s) => s.replace(/^"|"$/g, "")),
-        ]);
-      }
-    }
-  }
+function ipv4(a: number[]): Uint8Array {
+  return new Uint8Array(a);
 }
 
-function usedSubnets(): Set<number> {
+let seq = 1000;
+
+function request(w: NL.NlWriter, what: string): void {
+  const r = rtnlRequest(w.take());
+  if (typeof r === "number") throw new Error(`${what}: errno ${-r}`);
+}
+
+function ifinfo(flags = 0, change = 0, index = 0): Uint8Array {
+  const b = new Uint8Array(16);
+  const dv = new DataView(b.buffer);
+  dv.setInt32(4, index, true);
+  dv.setUint32(8, flags, true);
+  dv.setUint32(12, change, true);
+  return b;
+}
+
+function linkIndex(name: string): number {
+  const msgs = rtnlDump(NL.RTM_GETLINK, 16);
+  if (typeof msgs === "number") return msgs;
+  return NL.readLinks(msgs).find((l) => l.name === name)?.index ?? -19;
+}
+
+function setUp(name: string): void {
+  const w = new NL.NlWriter().begin(NL.RTM_NEWLINK, NL.NLM_F_REQUEST | NL.NLM_F_ACK, seq++, 0)
+    .bytes(ifinfo(IFF_UP, IFF_UP)).str(NL.IFLA_IFNAME, name).end();
+  request(w, `bringing ${name} up`);
+}
+
+function addAddress(ifindex: number, addr: Uint8Array, prefix: number): void {
+  const hdr = new Uint8Array(8);
+  hdr[0] = AF_INET;
+  hdr[1] = prefix;
+  new DataView(hdr.buffer).setUint32(4, ifindex, true);
+  const w = new NL.NlWriter().begin(
+    NL.RTM_NEWADDR,
+    NL.NLM_F_REQUEST | NL.NLM_F_ACK | NL.NLM_F_CREATE | NL.NLM_F_EXCL,
+    seq++,
+    0,
+  )
+    .bytes(hdr).attr(NL.IFA_LOCAL, addr).attr(NL.IFA_ADDRESS, addr).end();
+  request(w, "adding an address");
+}
+
+/** 10.213.x.y/30 slots in use by the host's interfaces. */
+function usedSlots(): Set<number> {
   const used = new Set<number>();
-  const addrs = rtnlDump(NL.RTM_GETADDR, 8, 2);
+  const addrs = rtnlDump(NL.RTM_GETADDR, 8, AF_INET);
   if (typeof addrs === "number") return used;
   for (const m of addrs) {
     const a = NL.parseAttrs(m.payload, 8).get(NL.IFA_LOCAL);
-    if (a && a[0] === BASE[0] && a[1] === BASE[1]) used.add(((a[2] << 8) | a[3]) >> 2);
+    if (a && a[0] === SUBNET[0] && a[1] === SUBNET[1]) used.add(((a[2] << 8) | a[3]) >> 2);
   }
   return used;
+}
+
+/** Other sandboxes' host sides (cdn*h), besides `mine`. */
+function othersRunning(mine: string): boolean {
+  const msgs = rtnlDump(NL.RTM_GETLINK, 16);
+  if (typeof msgs === "number") return true;
+  return NL.readLinks(msgs).some((l) => /^cdn\d+h$/.test(l.name) && l.name !== mine);
+}
+
+/** Writes the shared NAT rule (idempotently). */
+function writeNatRule(): void {
+  const nft = which("nft");
+  if (nft) {
+    const script = Deno.makeTempFileSync({ prefix: "cordon-nft-" });
+    try {
+      // Declaring, flushing and filling the table in one transaction replaces any older one.
+      Deno.writeTextFileSync(
+        script,
+        `table ip ${TABLE} {}
+flush table ip ${TABLE}
+table ip ${TABLE} {
+  chain postrouting { type nat hook postrouting priority srcnat; policy accept; ip saddr ${
+          SUBNET.join(".")
+        }.0.0/16 oifname != "cdn*" masquerade; }
+  chain forward { type filter hook forward priority filter; policy accept; iifname "cdn*" accept; oifname "cdn*" ct state established,related accept; }
+}
+`,
+      );
+      const r = run([nft, "-f", script]);
+      if (!r.ok) throw new Error(`the NAT rule (nft): ${r.err.trim()}`);
+    } finally {
+      Deno.removeSync(script);
+    }
+    return;
+  }
+  const ipt = which("iptables")!;
+  const rule = [
+    "POSTROUTING",
+    "-s",
+    `${SUBNET.join(".")}.0.0/16`,
+    "!",
+    "-o",
+    "cdn+",
+    "-j",
+    "MASQUERADE",
+    "-m",
+    "comment",
+    "--comment",
+    TABLE,
+  ];
+  if (!run([ipt, "-t", "nat", "-C", ...rule]).ok) {
+    const r = run([ipt, "-t", "nat", "-A", ...rule]);
+    if (!r.ok) throw new Error(`the NAT rule (iptables): ${r.err.trim()}`);
+  }
+}
+
+function removeNatRule(): void {
+  const nft = which("nft");
+  if (nft) {
+    run([nft, "delete", "table", "ip", TABLE]);
+    return;
+  }
+  const ipt = which("iptables")!;
+  const rule = [
+    "POSTROUTING",
+    "-s",
+    `${SUBNET.join(".")}.0.0/16`,
+    "!",
+    "-o",
+    "cdn+",
+    "-j",
+    "MASQUERADE",
+    "-m",
+    "comment",
+    "--comment",
+    TABLE,
+  ];
+  while (run([ipt, "-t", "nat", "-D", ...rule]).ok) { /* all copies */ }
+}
+
+function withLock<T>(fn: () => T): T {
+  let f: Deno.FsFile | null = null;
+  try {
+    f = Deno.openSync(LOCK, { read: true, write: true, create: true });
+    f.lockSync(true);
+  } catch {
+    f?.close();
+    f = null; // no lock file possible: go on without (a crossing start/exit is rare)
+  }
+  try {
+    return fn();
+  } finally {
+    if (f) {
+      try {
+        f.unlockSync();
+      } catch {
+        // closing releases it anyway
+      }
+      f.close();
+    }
+  }
 }
 
 /** Makes the namespace, the veth pair and the NAT rule, and moves the sentry's main thread
  * into the namespace. Throws with the failing step's message (after undoing what it did). */
 export function setUpNat(pid = Deno.pid): NatSetup {
-  const ip = which("ip")!;
-  const nft = which("nft");
-  const ipt = nft ? null : which("iptables");
-  cleanStale();
-  const used = usedSubnets();
+  const lib = hostnet();
+  const used = usedSlots();
   let slot = pid % SLOTS;
   for (let i = 0; i < SLOTS && (used.has(slot) || slot === 0); i++) slot = (slot + 1) % SLOTS;
-  const a = (host: number) =>
-    `${BASE[0]}.${BASE[1]}.${(slot * 4 + host) >> 8}.${(slot * 4 + host) & 255}`;
-  const subnet = `${a(0)}/30`, gateway = a(1), guest = a(2);
-  const nsName = `cordon-${pid}`, hostIf = `cdn${pid}h`;
-  const table = `cordon_${pid}`, comment = `cordon-${pid}`;
-  const hostNs = hostnet().sb_net_open_ns();
+  const addr = (k: number) => [SUBNET[0], SUBNET[1], (slot * 4 + k) >> 8, (slot * 4 + k) & 255];
+  const gateway = addr(1), guest = addr(2);
+  const hostIf = `cdn${pid}h`;
+
+  const hostNs = lib.sb_net_open_ns();
   if (hostNs < 0) throw new Error(`opening the host network namespace: errno ${-hostNs}`);
-  const undo: Array<() => void> = [];
-  const step = (what: string, argv: string[]) => {
-    const r = run(argv);
-    if (!r.ok) throw new Error(`${what}: ${r.err.trim() || "failed"}`);
-  };
-  const cleanup = () => {
-    const lib = hostnet();
-    const back = lib.sb_net_setns_fd(hostNs);
-    for (const u of undo.splice(0).reverse()) u();
-    void back;
+  let rc = lib.sb_net_unshare();
+  if (rc < 0) throw new Error(`a new network namespace: errno ${-rc}`);
+  const sandboxNs = lib.sb_net_open_ns();
+  rc = lib.sb_net_setns_fd(hostNs);
+  if (sandboxNs < 0 || rc < 0) {
+    throw new Error(`switching network namespaces: errno ${-(sandboxNs < 0 ? sandboxNs : rc)}`);
+  }
+
+  let vethMade = false;
+  const undo = () => {
+    lib.sb_net_setns_fd(hostNs);
+    if (vethMade) {
+      const w = new NL.NlWriter().begin(NL.RTM_DELLINK, NL.NLM_F_REQUEST | NL.NLM_F_ACK, seq++, 0)
+        .bytes(ifinfo()).str(NL.IFLA_IFNAME, hostIf).end();
+      rtnlRequest(w.take());
+    }
   };
   try {
-    step("creating the network namespace", [ip, "netns", "add", nsName]);
-    undo.push(() => run([ip, "netns", "del", nsName]));
-    step("creating the veth pair", [
-      ip,
-      "link",
-      "add",
-      hostIf,
-      "type",
-      "veth",
-      "peer",
-      "name",
-      "eth0",
-      "netns",
-      nsName,
-    ]);
-    undo.push(() => run([ip, "link", "del", hostIf]));
-    step("addressing the host side", [ip, "addr", "add", `${gateway}/30`, "dev", hostIf]);
-    step("bringing the host side up", [ip, "link", "set", hostIf, "up"]);
-    step("addressing the sandbox side", [
-      ip,
-      "-n",
-      nsName,
-      "addr",
-      "add",
-      `${guest}/30`,
-      "dev",
-      "eth0",
-    ]);
-    step("bringing the sandbox side up", [ip, "-n", nsName, "link", "set", "eth0", "up"]);
-    step("the sandbox's default route", [
-      ip,
-      "-n",
-      nsName,
-      "route",
-      "add",
-      "default",
-      "via",
-      gateway,
-    ]);
-    if (nft) {
-      const script = Deno.makeTempFileSync({ prefix: "cordon-nft-" });
-      try {
-        Deno.writeTextFileSync(
-          script,
-          `table ip ${table} {
-  chain postrouting { type nat hook postrouting priority srcnat; policy accept; ip saddr ${subnet} oifname != "${hostIf}" masquerade; }
-  chain forward { type filter hook forward priority filter; policy accept; iifname "${hostIf}" accept; oifname "${hostIf}" ct state established,related accept; }
-}
-`,
-        );
-        step("the NAT rule (nft)", [nft, "-f", script]);
-      } finally {
-        Deno.removeSync(script);
-      }
-      undo.push(() => run([nft, "delete", "table", "ip", table]));
-    } else {
-      const rule = [
-        "POSTROUTING",
-        "-s",
-        subnet,
-        "!",
-        "-o",
-        hostIf,
-        "-j",
-        "MASQUERADE",
-        "-m",
-        "comment",
-        "--comment",
-        comment,
-      ];
-      step("the NAT rule (iptables)", [ipt!, "-t", "nat", "-A", ...rule]);
-      undo.push(() => run([ipt!, "-t", "nat", "-D", ...rule]));
-    }
+    withLock(() => {
+      // The veth pair, its peer born inside the sandbox's namespace as eth0.
+      const w = new NL.NlWriter().begin(
+        NL.RTM_NEWLINK,
+        NL.NLM_F_REQUEST | NL.NLM_F_ACK | NL.NLM_F_CREATE | NL.NLM_F_EXCL,
+        seq++,
+        0,
+      )
+        .bytes(ifinfo()).str(NL.IFLA_IFNAME, hostIf);
+      const info = w.nestStart(NL.IFLA_LINKINFO);
+      w.str(NL.IFLA_INFO_KIND, "veth");
+      const data = w.nestStart(NL.IFLA_INFO_DATA);
+      const peer = w.nestStart(NL.VETH_INFO_PEER);
+      w.bytes(ifinfo()).str(NL.IFLA_IFNAME, "eth0").u32(NL.IFLA_NET_NS_FD, sandboxNs);
+      w.nestEnd(peer).nestEnd(data).nestEnd(info).end();
+      request(w, "creating the veth pair");
+      vethMade = true;
+      const index = linkIndex(hostIf);
+      if (index < 0) throw new Error(`finding ${hostIf}: errno ${-index}`);
+      addAddress(index, ipv4(gateway), 30);
+      setUp(hostIf);
+      writeNatRule();
+    });
     try {
       if (Deno.readTextFileSync("/proc/sys/net/ipv4/ip_forward").trim() !== "1") {
         Deno.writeTextFileSync("/proc/sys/net/ipv4/ip_forward", "1");
@@ -231,16 +301,42 @@ export function setUpNat(pid = Deno.pid): NatSetup {
     } catch (e) {
       throw new Error(`enabling IPv4 forwarding: ${e instanceof Error ? e.message : e}`);
     }
-    const rc = hostnet().sb_net_setns(new TextEncoder().encode(`/run/netns/${nsName}\0`));
-    if (rc < 0) throw new Error(`entering the network namespace: errno ${-rc}`);
-    // The namespace lives as long as the sandbox process is in it: its name can go now,
-    // and with the namespace gone the veth pair goes too.
-    run([ip, "netns", "del", nsName]);
-    undo.shift();
-    undo.shift();
+    rc = lib.sb_net_setns_fd(sandboxNs);
+    if (rc < 0) throw new Error(`entering the sandbox's network namespace: errno ${-rc}`);
+    const index = linkIndex("eth0");
+    if (index < 0) throw new Error(`finding eth0: errno ${-index}`);
+    addAddress(index, ipv4(guest), 30);
+    setUp("eth0");
+    const rt = new Uint8Array(12);
+    rt[0] = AF_INET;
+    rt[4] = 254; // RT_TABLE_MAIN
+    rt[5] = 3; // RTPROT_BOOT
+    rt[6] = 0; // RT_SCOPE_UNIVERSE
+    rt[7] = 1; // RTN_UNICAST
+    const w = new NL.NlWriter().begin(
+      NL.RTM_NEWROUTE,
+      NL.NLM_F_REQUEST | NL.NLM_F_ACK | NL.NLM_F_CREATE | NL.NLM_F_EXCL,
+      seq++,
+      0,
+    )
+      .bytes(rt).attr(NL.RTA_GATEWAY, ipv4(gateway)).u32(NL.RTA_OIF, index).end();
+    request(w, "the sandbox's default route");
   } catch (e) {
-    cleanup();
+    undo();
     throw e;
   }
-  return { guestAddress: guest, gateway, hostInterface: hostIf, cleanup };
+  let cleaned = false;
+  return {
+    guestAddress: guest.join("."),
+    gateway: gateway.join("."),
+    hostInterface: hostIf,
+    cleanup() {
+      if (cleaned) return;
+      cleaned = true;
+      lib.sb_net_setns_fd(hostNs);
+      withLock(() => {
+        if (!othersRunning(hostIf)) removeNatRule();
+      });
+    },
+  };
 }

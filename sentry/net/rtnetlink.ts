@@ -13,6 +13,8 @@ export const NLM_F_ROOT = 0x100;
 export const NLM_F_MATCH = 0x200;
 export const NLM_F_DUMP = NLM_F_ROOT | NLM_F_MATCH;
 export const NLM_F_CAPPED = 0x100;
+export const NLM_F_EXCL = 0x200;
+export const NLM_F_CREATE = 0x400;
 
 export const RTM_NEWLINK = 16;
 export const RTM_DELLINK = 17;
@@ -48,6 +50,11 @@ export const IFLA_NUM_RX_QUEUES = 32;
 export const IFLA_CARRIER = 33;
 export const IFLA_MIN_MTU = 50;
 export const IFLA_MAX_MTU = 51;
+export const IFLA_LINKINFO = 18;
+export const IFLA_NET_NS_FD = 28;
+export const IFLA_INFO_KIND = 1;
+export const IFLA_INFO_DATA = 2;
+export const VETH_INFO_PEER = 1;
 
 export const IFA_ADDRESS = 1;
 export const IFA_LOCAL = 2;
@@ -142,6 +149,20 @@ export class NlWriter {
     const b = new Uint8Array(s.length + 1);
     for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i) & 0xff;
     return this.attr(type, b);
+  }
+
+  /** Opens a nested attribute; returns its position for nestEnd. */
+  nestStart(type: number): number {
+    this.ensure(4);
+    const at = this.len;
+    this.dv.setUint16(at + 2, type, true);
+    this.len += 4;
+    return at;
+  }
+
+  nestEnd(at: number): this {
+    this.dv.setUint16(at, this.len - at, true);
+    return this;
   }
 
   /** Finishes the message begun last (sets nlmsg_len). */

@@ -27,7 +27,7 @@ import {
 import { interfaceIoctl } from "./ifioctl.ts";
 import { IPPROTO_IP, IPPROTO_IPV6, IPPROTO_TCP, IPPROTO_UDP } from "./options.ts";
 
-const EPOLLIN = 0x001, EPOLLOUT = 0x004, EPOLLRDHUP = 0x2000, EPOLLONESHOT = 1 << 30;
+const EPOLLIN = 0x001, EPOLLOUT = 0x004, EPOLLRDHUP = 0x2000, EPOLLET = 1 << 31;
 const CAP_NET_BIND_SERVICE = 10;
 const CAP_NET_ADMIN = 12;
 const CAP_NET_RAW = 13;
@@ -57,9 +57,7 @@ function portOf(addr: Uint8Array): number {
 }
 
 export class HostInetSocket extends SocketFile {
-  private watching = 0;
   private watchToken = 0;
-  private closed = false;
 
   constructor(
     private readonly t: { kernel: Task["kernel"] },
@@ -72,24 +70,17 @@ export class HostInetSocket extends SocketFile {
     nowNs: number,
   ) {
     super(L.O_RDWR | (flags & L.O_NONBLOCK), owner, nowNs);
+    this.watch();
   }
 
-  /** Asks for one report when the host socket becomes ready for `events`. */
-  private arm(events: number): void {
-    if (this.closed || (this.watching & events) === events) return;
-    this.watching |= events;
+  /** Watches the host socket for good, edge-triggered: every new arrival, freed send
+   * space or hang-up is a notification (what epoll's EPOLLET and blocked calls need). */
+  private watch(): void {
     const k = this.t.kernel;
-    this.watchToken = k.watchFd(this.fd, this.watching | EPOLLRDHUP | EPOLLONESHOT, (ev) => {
-      this.watching = 0;
-      this.waitQueue.notify(
-        (ev & 0xffff) | (ev & EPOLLIN ? L.POLLRDNORM : 0) | (ev & EPOLLOUT ? L.POLLWRNORM : 0),
-      );
-    }, this.watchToken || undefined);
-  }
-
-  private after(r: number, events: number): number {
-    if (r === -E.EAGAIN || r === -E.EINPROGRESS || r === -E.EALREADY) this.arm(events);
-    return r;
+    const token = k.watchFd(this.fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, (ev) => {
+      this.waitQueue.notify((ev & 0xffff) | (ev & EPOLLIN ? L.POLLRDNORM : 0) | (ev & EPOLLOUT ? L.POLLWRNORM : 0));
+    });
+    if (token > 0) this.watchToken = token;
   }
 
   override bind(t: Task, addr: Uint8Array): number {
@@ -100,16 +91,14 @@ export class HostInetSocket extends SocketFile {
   }
 
   override listen(_t: Task, backlog: number): number {
-    const r = hostnet().sb_hn_listen(this.fd, backlog);
-    if (r === 0) this.arm(EPOLLIN);
-    return r;
+    return hostnet().sb_hn_listen(this.fd, backlog);
   }
 
   override accept(_t: Task, flags: number): SocketFile | number {
     const addr = new Uint8Array(SOCKADDR_MAX);
     const len = new Int32Array([SOCKADDR_MAX]);
     const fd = hostnet().sb_hn_accept(this.fd, addr, new Uint8Array(len.buffer));
-    if (fd < 0) return this.after(fd, EPOLLIN);
+    if (fd < 0) return fd;
     return new HostInetSocket(
       this.t,
       fd,
@@ -126,8 +115,8 @@ export class HostInetSocket extends SocketFile {
     if (addr.length > SOCKADDR_MAX) return -E.EINVAL;
     const r = hostnet().sb_hn_connect(this.fd, addr, addr.length);
     // A blocking caller waits and calls again: the host then says EALREADY until done.
-    if (r === -E.EALREADY && !this.nonblocking) return this.after(-E.EINPROGRESS, EPOLLOUT);
-    return this.after(r, EPOLLOUT);
+    if (r === -E.EALREADY && !this.nonblocking) return -E.EINPROGRESS;
+    return r;
   }
 
   override shutdown(_t: Task, how: number): number {
@@ -167,7 +156,7 @@ export class HostInetSocket extends SocketFile {
       addr.length,
       flags,
     );
-    return this.after(r, EPOLLOUT);
+    return r;
   }
 
   override recvmsg(_t: Task | null, io: UserIO, at: number, flags: number): RecvResult | number {
@@ -186,7 +175,7 @@ export class HostInetSocket extends SocketFile {
       flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL),
       new Uint8Array(outFlags.buffer),
     );
-    if (r < 0) return this.after(r, EPOLLIN);
+    if (r < 0) return r;
     const room = io.total - at;
     const n = Math.min(r, room);
     return {
@@ -202,14 +191,7 @@ export class HostInetSocket extends SocketFile {
   override readiness(mask: number): number {
     const r = host().sb_h_poll1(this.fd, mask & (L.POLLIN | L.POLLOUT | L.POLLPRI | L.POLLRDHUP));
     if (r < 0) return L.POLLERR;
-    const ready = r & (mask | L.POLLERR | L.POLLHUP | L.POLLNVAL);
-    const want = (mask & (L.POLLIN | L.POLLRDNORM | L.POLLRDHUP) ? EPOLLIN : 0) |
-      (mask & (L.POLLOUT | L.POLLWRNORM) ? EPOLLOUT : 0);
-    // Whatever is wanted and not ready now gets a report when it becomes ready.
-    const have = (ready & (L.POLLIN | L.POLLHUP | L.POLLERR) ? EPOLLIN : 0) |
-      (ready & (L.POLLOUT | L.POLLHUP | L.POLLERR) ? EPOLLOUT : 0);
-    if (want & ~have) this.arm(want & ~have);
-    return ready;
+    return r & (mask | L.POLLERR | L.POLLHUP | L.POLLNVAL);
   }
 
   override getsockopt(t: Task, level: number, name: number): Uint8Array | number {
@@ -255,7 +237,6 @@ export class HostInetSocket extends SocketFile {
   }
 
   protected override release(): void {
-    this.closed = true;
     if (this.watchToken) this.t.kernel.unwatchFd(this.fd, this.watchToken);
     host().sb_h_close(this.fd);
   }

@@ -3,6 +3,7 @@
 import { E } from "../../abi/errno.ts";
 import type { Kernel } from "../../kernel/kernel.ts";
 import { registerSysctl } from "../../fs/proc/system.ts";
+import { networkOf } from "../../net/network.ts";
 
 /** Container runtimes open ping sockets to every group; so does the sandbox by default. */
 const DEFAULT_PING_RANGE: [number, number] = [0, 2147483647];
@@ -50,4 +51,18 @@ const FIXED: Array<[string, string]> = [
   ["net/ipv6/conf/all/disable_ipv6", "0"],
   ["net/ipv6/conf/default/disable_ipv6", "0"],
 ];
-for (const [path, value] of FIXED) registerSysctl(path, { read: () => value + "\n" });
+// In host mode the guest uses the host's stack: it sees the host's values.
+for (const [path, value] of FIXED) {
+  registerSysctl(path, {
+    read: (k) => {
+      if (networkOf(k).mode === "host") {
+        try {
+          return Deno.readTextFileSync(`/proc/sys/${path}`);
+        } catch {
+          // fall through to the netstack's value
+        }
+      }
+      return value + "\n";
+    },
+  });
+}
