@@ -58,6 +58,7 @@ const symbols = {
   sb_oci_get_caps: { parameters: ["buffer"], result: "i32" },
   sb_oci_syscall_allowlist: { parameters: ["buffer", "i32"], result: "i32" },
   sb_oci_install_seccomp: { parameters: [], result: "i32" },
+  sb_oci_trim_memory: { parameters: [], result: "i32" },
 } as const;
 
 type Symbols = Deno.DynamicLibrary<typeof symbols>["symbols"];

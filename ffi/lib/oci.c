@@ -634,24 +634,27 @@ int sb_oci_get_caps(int *out) {
  * clone, whose flags can be checked). Gathered by tracing the sentry and Deno's threads over
  * the test suite's workloads; see src/oci/README.md.
  */
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452
+#endif
+
 static const int allowed_syscalls[] = {
     /* files, through the fds the sentry holds */
     SYS_read, SYS_write, SYS_readv, SYS_writev, SYS_pread64, SYS_pwrite64, SYS_preadv,
-    SYS_pwritev, SYS_openat, SYS_openat2, SYS_close, SYS_close_range, SYS_fstat, SYS_newfstatat,
+    SYS_pwritev, SYS_preadv2, SYS_pwritev2, SYS_openat, SYS_openat2, SYS_close, SYS_close_range, SYS_fstat, SYS_newfstatat,
     SYS_statx, SYS_lseek, SYS_getdents64, SYS_readlinkat, SYS_mkdirat, SYS_unlinkat,
-    SYS_renameat, SYS_renameat2, SYS_symlinkat, SYS_linkat, SYS_mknodat, SYS_fchmod, SYS_fchmodat,
+    SYS_renameat, SYS_renameat2, SYS_symlinkat, SYS_linkat, SYS_mknodat, SYS_fchmod, SYS_fchmodat, SYS_fchmodat2,
     SYS_fchown, SYS_fchownat, SYS_utimensat, SYS_ftruncate, SYS_fallocate, SYS_fsync,
-    SYS_fdatasync, SYS_fstatfs, SYS_statfs, SYS_fgetxattr, SYS_flistxattr, SYS_fsetxattr,
+    SYS_fdatasync, SYS_fstatfs, SYS_fgetxattr, SYS_flistxattr, SYS_fsetxattr,
     SYS_fremovexattr, SYS_dup, SYS_dup2, SYS_dup3, SYS_fadvise64, SYS_fcntl, SYS_pipe2, SYS_eventfd2, SYS_memfd_create,
-    SYS_faccessat2, SYS_getcwd, SYS_copy_file_range, SYS_sendfile, SYS_splice,
+    SYS_getcwd, SYS_copy_file_range, SYS_sendfile,
     /* memory */
     SYS_mmap, SYS_munmap, SYS_mprotect, SYS_madvise, SYS_mremap, SYS_brk, SYS_msync,
     SYS_mincore, SYS_membarrier,
     /* waiting and waking */
     SYS_futex, SYS_epoll_create1, SYS_epoll_ctl, SYS_epoll_wait, SYS_epoll_pwait, SYS_epoll_pwait2, SYS_poll,
     SYS_ppoll, SYS_nanosleep, SYS_restart_syscall, SYS_clock_nanosleep, SYS_sched_yield, SYS_clock_gettime,
-    SYS_clock_getres, SYS_gettimeofday, SYS_set_robust_list, SYS_rseq, SYS_timerfd_create,
-    SYS_timerfd_settime,
+    SYS_clock_getres, SYS_gettimeofday, SYS_set_robust_list, SYS_rseq,
     /* threads and signals (Deno's own and the platform's) */
     SYS_rt_sigaction, SYS_rt_sigprocmask, SYS_rt_sigreturn, SYS_sigaltstack, SYS_tgkill,
     SYS_kill, SYS_exit, SYS_exit_group, SYS_gettid, SYS_getpid, SYS_getppid, SYS_getuid,
@@ -661,9 +664,8 @@ static const int allowed_syscalls[] = {
     SYS_sysinfo, SYS_setpriority, SYS_getpriority, SYS_capget, SYS_arch_prctl,
     /* stubs: exits, pidfds, the ptrace mechanism */
     SYS_wait4, SYS_waitid, SYS_pidfd_open, SYS_pidfd_send_signal, SYS_ptrace,
-    SYS_process_vm_readv, SYS_process_vm_writev,
-    /* the control socket */
-    SYS_accept4, SYS_sendmsg, SYS_recvmsg, SYS_sendto, SYS_recvfrom, SYS_shutdown,
+    /* the control socket; host sockets opened before the filter (a network link) */
+    SYS_accept4, SYS_sendmsg, SYS_recvmsg, SYS_sendmmsg, SYS_recvmmsg, SYS_sendto, SYS_recvfrom, SYS_shutdown,
     SYS_getsockopt, SYS_setsockopt, SYS_getsockname, SYS_getpeername,
 };
 
@@ -752,3 +754,8 @@ int sb_oci_install_seccomp(void) {
   struct sock_fprog prog = {.len = (unsigned short)n, .filter = f};
   RET(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog));
 }
+
+/* Returns the sentry's free malloc memory to the host (once set-up is over: a sleeping
+ * container should not hold its start-up's garbage). */
+#include <malloc.h>
+int sb_oci_trim_memory(void) { return malloc_trim(0); }
