@@ -59,6 +59,8 @@ const symbols = {
   sb_oci_syscall_allowlist: { parameters: ["buffer", "i32"], result: "i32" },
   sb_oci_install_seccomp: { parameters: [], result: "i32" },
   sb_oci_trim_memory: { parameters: [], result: "i32" },
+  sb_oci_memfd_from: { parameters: ["buffer", "i32"], result: "i32" },
+  sb_oci_read_all: { parameters: ["i32", "buffer", "i32"], result: "i32" },
 } as const;
 
 type Symbols = Deno.DynamicLibrary<typeof symbols>["symbols"];
@@ -272,6 +274,23 @@ export function sendConsole(socketPath: string, master: number): number {
 export function writeFileAt(dirFd: number, name: string, text: string): number {
   const b = encoder.encode(text);
   return oci().sb_oci_write_file_at(dirFd, cstr(name), b, b.length);
+}
+
+/** A sealed memfd holding text. */
+export function memfdFrom(text: string): number {
+  const b = encoder.encode(text);
+  return oci().sb_oci_memfd_from(b, b.length);
+}
+
+/** The whole content of a file (at most maxBytes) as text, or -errno. */
+export function readAll(fd: number, maxBytes: number): string | number {
+  for (const size of [Math.min(maxBytes, 1 << 20), maxBytes]) {
+    const buf = new Uint8Array(size);
+    const n = oci().sb_oci_read_all(fd, buf, size);
+    if (n === -27 /* EFBIG */ && size < maxBytes) continue;
+    return n < 0 ? n : decoder.decode(buf.subarray(0, n));
+  }
+  return -27;
 }
 
 export function openDir(path: string): number {

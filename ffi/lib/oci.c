@@ -759,3 +759,39 @@ int sb_oci_install_seccomp(void) {
  * container should not hold its start-up's garbage). */
 #include <malloc.h>
 int sb_oci_trim_memory(void) { return malloc_trim(0); }
+
+/* A sealed memfd holding buf: how the CLI hands the sandbox process a config.json of any size
+ * (a SOCK_SEQPACKET message is limited to the socket buffer). */
+int sb_oci_memfd_from(const uint8_t *buf, int len) {
+  int fd = memfd_create("cordon-config", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) return -errno;
+  ssize_t off = 0;
+  while (off < len) {
+    ssize_t n = write(fd, buf + off, (size_t)(len - off));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      close(fd);
+      return -err;
+    }
+    off += n;
+  }
+  fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+  return fd;
+}
+
+/* Reads all of a (small, regular) file from offset 0 into buf; returns its length, or
+ * -EFBIG if it does not fit. */
+int sb_oci_read_all(int fd, uint8_t *buf, int len) {
+  struct stat st;
+  if (fstat(fd, &st) < 0) return -errno;
+  if (st.st_size > len) return -EFBIG;
+  ssize_t off = 0;
+  while (off < st.st_size) {
+    ssize_t n = pread(fd, buf + off, (size_t)(st.st_size - off), off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return n < 0 ? -errno : -EIO;
+    off += n;
+  }
+  return (int)off;
+}

@@ -247,8 +247,9 @@ function arr(v: Json, path: string, maxItems = 65536): Json[] {
   return v;
 }
 
-function strArr(v: Json, path: string, maxItems = 65536): string[] {
-  return arr(v, path, maxItems).map((x, i) => str(x, `${path}[${i}]`));
+/** Strings of at most maxLen characters (default: Linux's limit for one argument). */
+function strArr(v: Json, path: string, maxItems = 65536, maxLen = 131072): string[] {
+  return arr(v, path, maxItems).map((x, i) => str(x, `${path}[${i}]`, maxLen));
 }
 
 function absPath(v: Json, path: string): string {

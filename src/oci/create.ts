@@ -204,7 +204,6 @@ function launchSandbox(
       id: c.id,
       stateDir: c.dir,
       bundle: c.record.bundle,
-      configText: text,
       platform: rt.opts.platform,
       log: rt.opts.log,
       logFormat: rt.opts.logFormat,
@@ -212,8 +211,11 @@ function launchSandbox(
       strace: rt.opts.strace,
       terminal,
     };
+    const configFd = ffi.memfdFrom(text);
+    if (configFd < 0) throw new OciError(`memfd: ${errnoName(configFd)}`);
+    toClose.push(configFd);
     try {
-      if (ffi.sendMessage(pair[0], JSON.stringify(launch)) < 0) {
+      if (ffi.sendMessage(pair[0], JSON.stringify(launch), [configFd]) < 0) {
         throw new OciError("the sandbox process did not take its configuration");
       }
       const reply = ffi.recvMessage(pair[0], 120_000);

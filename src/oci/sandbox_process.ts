@@ -30,6 +30,7 @@ import { populateDev } from "../../sentry/fs/dev/devfs.ts";
 import { HostConsole } from "../../sentry/kernel/tty/host.ts";
 import {
   CAPABILITY_NAMES,
+  MAX_CONFIG_BYTES,
   type OciConfig,
   parseConfig,
   parseProcess,
@@ -46,7 +47,7 @@ export interface LaunchMessage {
   id: string;
   stateDir: string;
   bundle: string;
-  configText: string;
+  // config.json comes as a sealed memfd attached to the message (any size).
   platform: "trap" | "ptrace";
   /** Runtime log (--log) and its format; the sentry's debug log; strace to stderr. */
   log: string | null;
@@ -83,10 +84,19 @@ export function sandboxMain(): number {
     return 2;
   }
   const launch = JSON.parse(got.text) as LaunchMessage;
+  const configText = got.fds.length === 1 ? ffi.readAll(got.fds[0], MAX_CONFIG_BYTES) : -22;
+  got.fds.forEach((fd) => ffi.close(fd));
+  if (typeof configText === "number") {
+    ffi.sendMessage(
+      SYNC_FD,
+      JSON.stringify({ error: `reading config.json: ${errnoName(configText)}` }),
+    );
+    return 1;
+  }
   mark("sandbox: launch message");
   let server: SandboxServer;
   try {
-    server = SandboxServer.setUp(launch);
+    server = SandboxServer.setUp(launch, configText);
   } catch (e) {
     const message = e instanceof OciError || e instanceof SandboxError
       ? e.message
@@ -116,8 +126,8 @@ class SandboxServer {
 
   private constructor(readonly launch: LaunchMessage, readonly config: OciConfig) {}
 
-  static setUp(launch: LaunchMessage): SandboxServer {
-    const config = parseConfig(launch.configText, launch.bundle);
+  static setUp(launch: LaunchMessage, configText: string): SandboxServer {
+    const config = parseConfig(configText, launch.bundle);
     if (!config.process) throw new OciError("config.json: process: missing (nothing to run)");
     const s = new SandboxServer(launch, config);
     s.prepare();
@@ -280,7 +290,7 @@ class SandboxServer {
     const k = this.sandbox.kernel;
     k.watchFd(this.listenFd, EPOLLIN, () => this.acceptAll());
     k.watchFd(this.signalFd, EPOLLIN, () => this.onSignals());
-    const status = k.run();
+    const status = this.sandbox.run();
     mark("sandbox: init exited");
     this.console?.close();
     // Exec'd processes die with the sandbox: tell whoever waits for them.
