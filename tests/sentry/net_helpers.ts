@@ -16,7 +16,9 @@ export function assert(condition: unknown, message: string): asserts condition {
 
 export function assertEquals<T>(actual: T, expected: T, what: string): void {
   if (JSON.stringify(actual) !== JSON.stringify(expected)) {
-    throw new Error(`${what}:\n  expected ${JSON.stringify(expected)}\n  got      ${JSON.stringify(actual)}`);
+    throw new Error(
+      `${what}:\n  expected ${JSON.stringify(expected)}\n  got      ${JSON.stringify(actual)}`,
+    );
   }
 }
 
@@ -41,13 +43,19 @@ export async function cordonNet(argv: string[], opts: NetRunOptions = {}): Promi
     stderr: "piped",
     signal: AbortSignal.timeout(opts.timeoutMs ?? 120_000),
   }).output();
-  return { code: out.code, stdout: new TextDecoder().decode(out.stdout), stderr: new TextDecoder().decode(out.stderr) };
+  return {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+  };
 }
 
 /** Like cordonNet, but the command must exit 0; returns its stdout. */
 export async function cordonNetOk(argv: string[], opts: NetRunOptions = {}): Promise<string> {
   const r = await cordonNet(argv, opts);
-  if (r.code !== 0) throw new Error(`${argv.join(" ")} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  if (r.code !== 0) {
+    throw new Error(`${argv.join(" ")} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  }
   return r.stdout;
 }
 

@@ -2,7 +2,15 @@
 // sandbox's own behind NAT, when root and nft or iptables are there), host (host sockets);
 // what ip, /proc/net, the interface ioctls and netlink show in each; ping sockets; the
 // host-side veth going away with the sandbox.
-import { assert, assertEquals, CORDON, cordonNetOk, NAT_POSSIBLE, PYTHON, REPO } from "./net_helpers.ts";
+import {
+  assert,
+  assertEquals,
+  CORDON,
+  cordonNetOk,
+  NAT_POSSIBLE,
+  PYTHON,
+  REPO,
+} from "./net_helpers.ts";
 
 /** A server on the host answering "hello from the host <path>". */
 function hostServer(hostname: string): Deno.HttpServer<Deno.NetAddr> {
@@ -27,13 +35,21 @@ except OSError as e:
     print("connect out:", errno.errorcode[e.errno])
 `,
   ], { network: "none" });
-  assertEquals(out.trim().split("\n"), ["[(1, 'lo')]", "['lo']", "connect out: ENETUNREACH"], "none mode");
+  assertEquals(
+    out.trim().split("\n"),
+    ["[(1, 'lo')]", "['lo']", "connect out: ENETUNREACH"],
+    "none mode",
+  );
   const ip = await cordonNetOk(["ip", "-o", "addr"], { network: "none" });
   assert(/^1: lo\s+inet 127\.0\.0\.1\/8 scope host lo/m.test(ip), `ip -o addr: ${ip}`);
   assert(/^1: lo\s+inet6 ::1\/128 scope host/m.test(ip), `ip -o addr (v6): ${ip}`);
   assertEquals(ip.trim().split("\n").length, 2, "two addresses");
   const route = await cordonNetOk(["ip", "route"], { network: "none" });
-  assertEquals(route.trim(), "127.0.0.0/8 dev lo proto kernel scope link src 127.0.0.1", "ip route");
+  assertEquals(
+    route.trim(),
+    "127.0.0.0/8 dev lo proto kernel scope link src 127.0.0.1",
+    "ip route",
+  );
 });
 
 Deno.test("net modes: interface ioctls and /proc/net/tcp describe the sandbox's sockets", async () => {
@@ -56,7 +72,11 @@ mine = [r for r in rows if r[1] == "0100007F:%04X" % port]
 print(len(mine), mine[0][3], mine[0][9] == str(ino))
 `,
   ], { network: "none" });
-  assertEquals(out.trim().split("\n"), ["127.0.0.1", "255.0.0.0", "65536", "0x49", "1 0A True"], "ioctls and /proc/net/tcp");
+  assertEquals(
+    out.trim().split("\n"),
+    ["127.0.0.1", "255.0.0.0", "65536", "0x49", "1 0A True"],
+    "ioctls and /proc/net/tcp",
+  );
 });
 
 Deno.test("net modes: ping sockets reach loopback; ping_group_range closes them", async () => {
@@ -92,13 +112,10 @@ except PermissionError as e:
     "after 1 0: 13",
   ], "ping transcript");
 });
-    assertEquals(p.code, 0, `ping exit status (${p.stdout}${p.stderr})`);
-    assert(/2 packets transmitted, 2 received/.test(p.stdout), `ping: ${p.stdout}`);
-  }
-});
 
 Deno.test({
-  name: "net modes: the default reaches a server on the host through NAT; the veth goes with the sandbox",
+  name:
+    "net modes: the default reaches a server on the host through NAT; the veth goes with the sandbox",
   ignore: !NAT_POSSIBLE,
   fn: async () => {
     const server = hostServer("0.0.0.0");
@@ -128,7 +145,11 @@ Deno.test({
       // The kernel dismantles a dead namespace in the background: wait for it (generously).
       let gone = false;
       for (let i = 0; i < 200 && !gone; i++) {
-        const link = await new Deno.Command("ip", { args: ["link", "show", `cdn${child.pid}h`], stdout: "null", stderr: "null" }).output();
+        const link = await new Deno.Command("ip", {
+          args: ["link", "show", `cdn${child.pid}h`],
+          stdout: "null",
+          stderr: "null",
+        }).output();
         gone = link.code !== 0;
         if (!gone) await new Promise((r) => setTimeout(r, 50));
       }
@@ -143,11 +164,19 @@ Deno.test("net modes: --network host uses the host's sockets and interfaces", as
   const server = hostServer("127.0.0.1");
   try {
     const port = server.addr.port;
-    const out = await cordonNetOk(["curl", "-s", "-m", "30", `http://127.0.0.1:${port}/host-mode`], { network: "host" });
+    const out = await cordonNetOk(
+      ["curl", "-s", "-m", "30", `http://127.0.0.1:${port}/host-mode`],
+      { network: "host" },
+    );
     assertEquals(out, "hello from the host /host-mode\n", "curl to the host's loopback");
     const inside = await cordonNetOk(["ip", "-o", "link"], { network: "host" });
-    const outside = new TextDecoder().decode((await new Deno.Command("ip", { args: ["-o", "link"], stdout: "piped" }).output()).stdout);
-    const names = (s: string) => s.trim().split("\n").map((l) => l.split(":")[1].trim().split("@")[0]).filter((n) => !n.startsWith("cdn")).sort();
+    const outside = new TextDecoder().decode(
+      (await new Deno.Command("ip", { args: ["-o", "link"], stdout: "piped" }).output()).stdout,
+    );
+    const names = (s: string) =>
+      s.trim().split("\n").map((l) => l.split(":")[1].trim().split("@")[0]).filter((n) =>
+        !n.startsWith("cdn")
+      ).sort();
     assertEquals(names(inside), names(outside), "the host's interfaces");
   } finally {
     await server.shutdown();

@@ -114,7 +114,11 @@ for (const platform of ["trap", "ptrace"] as const) {
 
   Deno.test(`net python: asyncio TCP streams and UDP datagrams (${platform})`, async () => {
     const out = await cordonNetOk([PYTHON, "-c", ASYNCIO], { network: "none", platform });
-    assertEquals(out.trim().split("\n"), ["tcp clients 8 True", "udp b'margatad'"], "asyncio transcript");
+    assertEquals(
+      out.trim().split("\n"),
+      ["tcp clients 8 True", "udp b'margatad'"],
+      "asyncio transcript",
+    );
   });
 
   Deno.test(`net python: sockets, selectors, names, options, refusal (${platform})`, async () => {
