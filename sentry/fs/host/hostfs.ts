@@ -768,8 +768,10 @@ export class HiddenDirInode extends Inode {
 
 /** An open host regular file. The offset is the sentry's; the host is read and written
  * with explicit offsets, straight from and into guest memory. */
+/** Scratch for vectored host I/O (the sentry runs one call at a time). */
+let iovBuf = new Float64Array(128);
+
 export class HostRegularFile extends FileDescription {
-  private iovBuf = new Float64Array(128);
 
   constructor(
     flags: number,
@@ -813,9 +815,9 @@ export class HostRegularFile extends FileDescription {
         ? h.sb_h_write_mem(this.fd, ranges[0], ranges[1], pos)
         : h.sb_h_read_mem(this.fd, ranges[0], ranges[1], pos);
     }
-    if (pairs > this.iovBuf.length / 2) this.iovBuf = new Float64Array(pairs * 2);
-    this.iovBuf.set(ranges);
-    const buf = new Uint8Array(this.iovBuf.buffer, 0, pairs * 16);
+    if (pairs > iovBuf.length / 2) iovBuf = new Float64Array(pairs * 2);
+    iovBuf.set(ranges);
+    const buf = new Uint8Array(iovBuf.buffer, 0, pairs * 16);
     return write
       ? h.sb_h_writev_mem(this.fd, buf, Math.min(pairs, 1024), pos, 0)
       : h.sb_h_readv_mem(this.fd, buf, Math.min(pairs, 1024), pos, 0);
