@@ -76,6 +76,7 @@ export class Overlay extends TmpFS {
       default: {
         const n = new MemSpecial(this, ino, st.mode, { uid: st.uid, gid: st.gid });
         copyMeta(n, st);
+        n.xattrSource = lower;
         n.rdev = st.rdev;
         n.countsInode = false;
         return n;
@@ -128,6 +129,7 @@ export class OvlDir extends MemDir {
   ) {
     super(fs, ino, st.mode, { uid: st.uid, gid: st.gid }, parent);
     copyMeta(this, st);
+    if (lower) this.xattrSource = lower;
     this.baseLinks = Math.max(2, st.nlink);
     this.lowerSize = st.size;
     this.countsInode = false;
@@ -190,6 +192,7 @@ export class OvlReg extends MemReg {
   constructor(fs: Overlay, ino: number, st: Stat, public lower: Inode | null, originDir: OvlDir, originName: string) {
     super(fs, ino, st.mode, { uid: st.uid, gid: st.gid });
     copyMeta(this, st);
+    this.xattrSource = lower;
     this.lowerSize = st.size;
     this.countsInode = false;
     this.origin = { dir: originDir, name: originName };

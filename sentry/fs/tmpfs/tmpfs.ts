@@ -172,6 +172,8 @@ export abstract class MemInode extends Inode {
   ctime: Timespec;
   btime: Timespec;
   xattrs: Map<string, Uint8Array> | null = null;
+  /** The overlay's lower file whose extended attributes this node has not read yet. */
+  xattrSource: Inode | null = null;
   /** File descriptions open on this node (an unlinked file lives while any is). */
   openCount = 0;
   /** Set when the node has been freed (unlinked and closed). */
@@ -254,7 +256,22 @@ export abstract class MemInode extends Inode {
 
   // ---- extended attributes (user.*, trusted.*, security.*) ----
 
+  /** Takes the lower file's attributes over, the first time any is asked for (they are
+   * the lower layer's: not charged to this filesystem). */
+  private loadXattrs(): void {
+    const src = this.xattrSource;
+    if (!src) return;
+    this.xattrSource = null;
+    const names = src.listxattr();
+    if (typeof names === "number") return;
+    for (const n of names) {
+      const v = src.getxattr(n);
+      if (typeof v !== "number") (this.xattrs ??= new Map()).set(n, v);
+    }
+  }
+
   override getxattr(name: string): Uint8Array | number {
+    this.loadXattrs();
     if (name.startsWith("system.")) return -E.EOPNOTSUPP;
     const v = this.xattrs?.get(name);
     return v ?? -E.ENODATA;
@@ -262,6 +279,7 @@ export abstract class MemInode extends Inode {
 
   override setxattr(name: string, value: Uint8Array, flags: number): number {
     if (name.startsWith("system.")) return -E.EOPNOTSUPP;
+    this.loadXattrs();
     if (value.length > XATTR_SIZE_MAX) return -E.E2BIG;
     const old = this.xattrs?.get(name);
     if ((flags & 1) && old) return -E.EEXIST;
@@ -280,15 +298,18 @@ export abstract class MemInode extends Inode {
   }
 
   override listxattr(): string[] | number {
+    this.loadXattrs();
     return this.xattrs ? [...this.xattrs.keys()] : [];
   }
 
   override removexattr(name: string): number {
     if (name.startsWith("system.")) return -E.EOPNOTSUPP;
+    this.loadXattrs();
     const old = this.xattrs?.get(name);
     if (!old) return -E.ENODATA;
     this.xattrs!.delete(name);
     this.fs.uncharge(name.length + old.length);
+    // (A lower attribute was never charged: the count may dip, which only frees room.)
     this.ctime = nowTs();
     return 0;
   }
