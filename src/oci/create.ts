@@ -28,6 +28,8 @@ export interface CreateOptions {
   consoleSocket: string | null;
   /** `run` in the foreground: a terminal without a console socket is our own stdio. */
   foreground?: boolean;
+  /** `run`: start init as soon as the sandbox is ready when no hook must run in between. */
+  startAtOnce?: boolean;
 }
 
 /** How this cordon runs itself again: the single file, or deno on the source tree. */
@@ -79,7 +81,8 @@ export async function createContainer(rt: Runtime, o: CreateOptions): Promise<Co
   });
   let pid = 0;
   try {
-    pid = launchSandbox(rt, container, config, text, o);
+    const launched = launchSandbox(rt, container, config, text, o);
+    pid = launched.pid;
     container.record.pid = pid;
     container.record.pidStartTime = processStartTime(pid) ?? "";
     container.save();
@@ -87,7 +90,7 @@ export async function createContainer(rt: Runtime, o: CreateOptions): Promise<Co
     await runHooks("prestart", config.hooks.prestart, state, (m) => rt.warn(m));
     await runHooks("createRuntime", config.hooks.createRuntime, state, (m) => rt.warn(m));
     await runHooks("createContainer", config.hooks.createContainer, state, (m) => rt.warn(m));
-    container.setStatus("created");
+    container.setStatus(launched.started ? "running" : "created");
     if (o.pidFile) writePidFile(o.pidFile, pid);
     mark("cli: created");
     return container;
@@ -119,7 +122,7 @@ function launchSandbox(
   config: OciConfig,
   text: string,
   o: CreateOptions,
-): number {
+): { pid: number; started: boolean } {
   // Namespaces: always our own mount, pid, ipc, uts and cgroup namespaces; the network one
   // as config.json says (a path: join it; listed without a path: a new one; not listed:
   // the host's).
@@ -176,6 +179,9 @@ function launchSandbox(
       terminal = true;
     }
 
+    const h = config.hooks;
+    const autostart = o.startAtOnce === true && !h.prestart.length && !h.createRuntime.length &&
+      !h.createContainer.length && !h.startContainer.length;
     const pair = ffi.socketpair();
     if (typeof pair === "number") throw new OciError(`socketpair: ${errnoName(pair)}`);
     toClose.push(pair[0], pair[1]);
@@ -197,6 +203,7 @@ function launchSandbox(
       );
     }
     const pid = spawned;
+    let started = false;
     mark("cli: sandbox spawned");
     ffi.close(pair[1]);
     toClose.splice(toClose.indexOf(pair[1]), 1);
@@ -210,6 +217,7 @@ function launchSandbox(
       debugLog: rt.opts.debugLog,
       strace: rt.opts.strace,
       terminal,
+      autostart,
     };
     const configFd = ffi.memfdFrom(text);
     if (configFd < 0) throw new OciError(`memfd: ${errnoName(configFd)}`);
@@ -228,12 +236,13 @@ function launchSandbox(
       }
       const r = JSON.parse(reply.text);
       if (r.error) throw new OciError(r.error);
+      started = r.started === true;
     } catch (e) {
       ffi.kill(pid, 9);
       ffi.oci().sb_oci_waitpid(pid, 0);
       throw e;
     }
-    return pid;
+    return { pid, started };
   } finally {
     for (const fd of toClose) ffi.close(fd);
   }

@@ -3,7 +3,8 @@
 // `runc run` does.
 import * as ffi from "../../ffi/oci.ts";
 import { exitCodeOf } from "../../sentry/sandbox.ts";
-import { Container } from "./container.ts";
+import { Container, ociState } from "./container.ts";
+import { runHooks } from "./hooks.ts";
 import { createContainer, type CreateOptions } from "./create.ts";
 import { deleteContainer } from "./delete.ts";
 import { startContainer } from "./start.ts";
@@ -17,9 +18,19 @@ export async function runContainer(
   rt: Runtime,
   o: CreateOptions & { detach: boolean; keep: boolean },
 ): Promise<number> {
-  const c = await createContainer(rt, { ...o, foreground: !o.detach });
+  const c = await createContainer(rt, { ...o, foreground: !o.detach, startAtOnce: true });
   try {
-    await startContainer(rt, o.id, c);
+    if (c.record.status === "running") {
+      await runHooks(
+        "poststart",
+        c.record.hooks.poststart,
+        ociState(c.record, "running"),
+        (m) => rt.warn(m),
+        true,
+      );
+    } else {
+      await startContainer(rt, o.id, c);
+    }
   } catch (e) {
     c.unlock();
     await deleteContainer(rt, o.id, true).catch(() => {});

@@ -56,6 +56,9 @@ export interface LaunchMessage {
   strace: boolean;
   /** fds 0-2 are a terminal (the slave of the console pty). */
   terminal: boolean;
+  /** Start init as soon as the sandbox is ready (`run` without create-time or start hooks):
+   * the ready message then says whether it started. */
+  autostart: boolean;
 }
 
 const SYNC_FD = 3;
@@ -106,7 +109,16 @@ export function sandboxMain(): number {
     return 1;
   }
   mark("sandbox: ready");
-  ffi.sendMessage(SYNC_FD, JSON.stringify({ ok: true }));
+  if (launch.autostart) {
+    try {
+      server.startInit();
+    } catch (e) {
+      const message = e instanceof OciError || e instanceof SandboxError ? e.message : String(e);
+      ffi.sendMessage(SYNC_FD, JSON.stringify({ error: message }));
+      return 1;
+    }
+  }
+  ffi.sendMessage(SYNC_FD, JSON.stringify({ ok: true, started: launch.autostart }));
   ffi.close(SYNC_FD);
   // What set-up allocated and freed goes back to the host: a sleeping container is smaller.
   ffi.oci().sb_oci_trim_memory();
@@ -285,6 +297,22 @@ class SandboxServer {
     }
   }
 
+  /** Execs the container's init. Throws (and ends the sandbox) if it cannot run. */
+  startInit(): void {
+    if (this.started) throw new OciError("the container was already started");
+    this.started = true;
+    const sb = this.sandbox;
+    try {
+      sb.startInit(this.processSpec(this.config.process!, [0, 1, 2], this.console));
+    } catch (e) {
+      // The container cannot run: it is over, as a failed exec ends runc's init.
+      const errno = (e as { errno?: number }).errno;
+      sb.kernel.finished = (errno === 2 ? 127 : 126) << 8;
+      throw e;
+    }
+    mark("sandbox: init started");
+  }
+
   /** Runs the kernel's loop until init exits; returns the process's exit code. */
   serve(): number {
     const k = this.sandbox.kernel;
@@ -296,6 +324,7 @@ class SandboxServer {
     // Exec'd processes die with the sandbox: tell whoever waits for them.
     for (const [pid, fd] of this.execConns) this.sendExit(fd, pid, 0x09);
     ffi.writeFileAt(this.stateDirFd, "exit", String(status));
+    ffi.oci().sb_oci_exit(exitCodeOf(status));
     return exitCodeOf(status);
   }
 
@@ -364,17 +393,7 @@ class SandboxServer {
     const sb = this.sandbox;
     switch (req.op) {
       case "start": {
-        if (this.started) throw new OciError("the container was already started");
-        this.started = true;
-        try {
-          sb.startInit(this.processSpec(this.config.process!, [0, 1, 2], this.console));
-        } catch (e) {
-          // The container cannot run: it is over, as a failed exec ends runc's init.
-          const errno = (e as { errno?: number }).errno;
-          sb.kernel.finished = (errno === 2 ? 127 : 126) << 8;
-          throw e;
-        }
-        mark("sandbox: init started");
+        this.startInit();
         this.reply(fd, { ok: true });
         return false;
       }
