@@ -117,8 +117,9 @@ function killPrivs(t: Task, f: FileDescription): void {
   if (m !== mode) f.inode!.setattr({ mode: m & 0o7777 });
 }
 
+/** The file of fd argument i, held for the whole call (see Task.fileArg). */
 function getFile(t: Task, i: number): FileDescription | number {
-  return t.fdTable.get(t.argInt(i)) ?? -E.EBADF;
+  return t.fileArg(i) ?? -E.EBADF;
 }
 
 function sysRead(t: Task): number {
@@ -161,7 +162,8 @@ function vectored(t: Task, write: boolean, hasOff: boolean, hasFlags: boolean): 
   }
   if (hasFlags) {
     const flags = t.argInt(5);
-    if (flags & ~0x1f) return -E.EOPNOTSUPP;
+    // HIPRI, DSYNC, SYNC, NOWAIT, APPEND, NOAPPEND, ATOMIC, DONTCACHE, NOSIGNAL.
+    if (flags & ~0x1ff) return -E.EOPNOTSUPP;
     // RWF_NOWAIT on a file that would block: EAGAIN rather than waiting.
     if ((flags & 0x8) && !write) {
       const n = f.read(new UserIO(t.mm, iov), off);
