@@ -104,6 +104,7 @@ const symbols = {
   sb_wait_result_ptr: { parameters: [], result: "pointer" },
   sb_xstate_size: { parameters: [], result: "i32" },
   sb_stub_create: { parameters: [], result: "i32" },
+  sb_stub_spawn: { parameters: [], result: "i32" },
   sb_stub_pid: { parameters: ["i32"], result: "i32" },
   sb_stub_kill: { parameters: ["i32"], result: "i32" },
   sb_stub_reap: { parameters: ["i32"], result: "i32" },
@@ -317,6 +318,11 @@ export class Platform {
   /** A new stub (guest address space); its slot 0 posts SlotEvent.Ready. */
   createStub(): number {
     return this.sym.sb_stub_create();
+  }
+  /** Starts creating a stub without waiting (trap mechanism): its slot 0 posts Ready when
+   * it is up. */
+  spawnStub(): number {
+    return this.sym.sb_stub_spawn();
   }
   stubPid(stub: number): number {
     return this.sym.sb_stub_pid(stub);

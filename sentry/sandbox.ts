@@ -267,6 +267,7 @@ export class Sandbox {
 
   /** Runs until init exits; returns its wait status. */
   run(): number {
+    this.kernel.refillStubPool();
     return this.kernel.run();
   }
 

@@ -208,33 +208,48 @@ double sb_tsc_per_us(void) { return (double)sb_g.tsc_per_us; }
 
 /* ---- stubs ----------------------------------------------------------------------- */
 
-static int master_request(uint32_t stub_index, int ptrace_mode, long *result) {
+/* Waits until the master has finished request `req`. */
+static int master_wait(uint32_t req) {
   struct sb_master *m = sb_g.master;
-  m->stub_index = stub_index;
-  m->ptrace_mode = (uint32_t)ptrace_mode;
-  m->sentry_pid = (uint64_t)sb_g.sentry_pid;
-  uint32_t req = __atomic_add_fetch(&m->req_seq, 1, __ATOMIC_ACQ_REL);
-  futex(&m->req_seq, FUTEX_WAKE, 1, NULL);
   uint64_t deadline = now_ns() + 5000000000ull;
   for (;;) {
     uint32_t done = __atomic_load_n(&m->done_seq, __ATOMIC_ACQUIRE);
-    if (done == req) break;
+    if (done == req) return 0;
     if (now_ns() > deadline) return -ETIMEDOUT;
     struct timespec ts = {0, 10000000};
     futex(&m->done_seq, FUTEX_WAIT, done, &ts);
   }
-  *result = (long)m->result;
+}
+
+/* Asks the master to fork a stub for region stub_index; returns the request number. The
+ * master reads one request at a time, so the previous one must be done first. */
+static int master_post(uint32_t stub_index, int ptrace_mode, uint32_t *req_out) {
+  struct sb_master *m = sb_g.master;
+  int rc = master_wait(__atomic_load_n(&m->req_seq, __ATOMIC_ACQUIRE));
+  if (rc < 0) return rc;
+  m->stub_index = stub_index;
+  m->ptrace_mode = (uint32_t)ptrace_mode;
+  m->sentry_pid = (uint64_t)sb_g.sentry_pid;
+  *req_out = __atomic_add_fetch(&m->req_seq, 1, __ATOMIC_ACQ_REL);
+  futex(&m->req_seq, FUTEX_WAKE, 1, NULL);
   return 0;
 }
 
-/* Creates a stub: a fresh guest address space whose thread slot 0 will post SB_EV_READY.
- * Returns the stub index or -errno. */
-int sb_stub_create(void) {
-  if (!initialised) return -EINVAL;
-  int ptrace_mode = sb_g.mechanism == SB_MECH_PTRACE;
+static int master_request(uint32_t stub_index, int ptrace_mode, long *result) {
+  uint32_t req;
+  int rc = master_post(stub_index, ptrace_mode, &req);
+  if (rc < 0) return rc;
+  rc = master_wait(req);
+  if (rc < 0) return rc;
+  *result = (long)sb_g.master->result;
+  return 0;
+}
+
+/* A free stub index with a fresh control region, or -EAGAIN. */
+static int claim_stub_index(int ptrace_mode) {
   int idx = -1;
   for (int i = 0; i < SB_MAX_STUBS; i++)
-    if (!sb_g.stubs[i].alive && sb_g.stubs[i].pidfd == 0) {
+    if (!sb_g.stubs[i].alive && !sb_g.stubs[i].spawning && sb_g.stubs[i].pidfd == 0) {
       idx = i;
       break;
     }
@@ -246,6 +261,45 @@ int sb_stub_create(void) {
   h->stub_index = (uint32_t)idx;
   h->ptrace_mode = (uint32_t)ptrace_mode;
   h->sentry_pid = (uint64_t)sb_g.sentry_pid;
+  return idx;
+}
+
+/* Starts creating a stub without waiting (trap mechanism only): its slot 0 posts
+ * SB_EV_READY when it is up, and the stub is registered then (see collect_notified).
+ * Returns the stub index or -errno. */
+int sb_stub_spawn(void) {
+  if (!initialised || sb_g.mechanism != SB_MECH_TRAP) return -EINVAL;
+  int idx = claim_stub_index(0);
+  if (idx < 0) return idx;
+  uint32_t req;
+  int rc = master_post((uint32_t)idx, 0, &req);
+  if (rc < 0) return rc;
+  sb_g.stubs[idx].spawning = 1;
+  return idx;
+}
+
+/* A spawned stub reported in: its slot 0 holds its pid (its first thread's tid). */
+static int finish_spawn(uint32_t idx) {
+  struct sb_slot *s0 = sb_slot_ptr(SB_SLOT_ID(idx, 0));
+  pid_t pid = (pid_t)__atomic_load_n(&s0->host_tid, __ATOMIC_ACQUIRE);
+  if (pid <= 0) return -EINVAL;
+  int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (pidfd < 0) return -errno;
+  fcntl(pidfd, F_SETFD, FD_CLOEXEC);
+  struct epoll_event ev = {.events = EPOLLIN, .data.u64 = SB_TOKEN_STUB_EXIT | idx};
+  epoll_ctl(sb_g.epfd, EPOLL_CTL_ADD, pidfd, &ev);
+  sb_g.stubs[idx] = (struct sb_stub_rec){.pid = pid, .pidfd = pidfd, .alive = 1};
+  return 0;
+}
+
+/* Creates a stub: a fresh guest address space whose thread slot 0 will post SB_EV_READY.
+ * Returns the stub index or -errno. */
+int sb_stub_create(void) {
+  if (!initialised) return -EINVAL;
+  int ptrace_mode = sb_g.mechanism == SB_MECH_PTRACE;
+  int idx = claim_stub_index(ptrace_mode);
+  if (idx < 0) return idx;
+  struct sb_region_header *h = (struct sb_region_header *)(sb_g.ctrl + SB_STUB_REGION_OFF(idx));
 
   long pid;
   int rc = master_request((uint32_t)idx, ptrace_mode, &pid);
@@ -335,6 +389,7 @@ static void collect_notified(void) {
     while (stubs) {
       uint32_t stub = w * 64 + (uint32_t)__builtin_ctzll(stubs);
       stubs &= stubs - 1;
+      if (sb_g.stubs[stub].spawning && finish_spawn(stub) < 0) continue;
       if (!sb_g.stubs[stub].alive) continue;
       struct sb_region_header *h = (struct sb_region_header *)(sb_g.ctrl + SB_STUB_REGION_OFF(stub));
       for (uint32_t k = 0; k < SB_MAX_THREADS / 64; k++) {

@@ -37,6 +37,8 @@ struct sb_stub_rec {
   int pidfd;
   uint8_t alive;
   uint8_t ptrace;
+  /* Requested from the master (sb_stub_spawn) and not yet reported ready. */
+  uint8_t spawning;
   /* ptrace: the tracer's waitpid(-1) collected the stub's exit before sb_stub_reap. */
   uint8_t collected;
   int collected_status;

@@ -389,6 +389,9 @@ int sb_ptrace_resume(uint32_t id) {
         if (get_regs(tid, &r) < 0) return -ESRCH;
         r.rip = addr_syscall_insn, r.rax = SYS_exit, r.rdi = 0, r.orig_rax = (uint64_t)-1;
         ptrace(PTRACE_SETREGS, tid, 0, &r);
+        /* Its exit is reported later, maybe after the slot went to a new thread: forget
+         * the tid now so that report cannot touch the slot. */
+        tid_del((uint32_t)tid);
         __atomic_store_n(&s->state, SB_DEAD, __ATOMIC_RELEASE);
         ptrace(PTRACE_CONT, tid, 0, 0);
         return 0;

@@ -62,6 +62,14 @@ export class Kernel {
   private readonly slotTasks = new Map<number, Task>();
   private readonly stubMMs = new Map<number, MM>();
   private runnable: Task[] = [];
+  /** Tasks whose new stub was already up when they got it (from the pool): started after
+   * the current event. */
+  private startable: Task[] = [];
+  /** Stubs created ahead of need (trap mechanism): fork and execve take one instead of
+   * waiting for a stub to start. Ready ones are parked in their slot 0. */
+  private readonly stubPool: number[] = [];
+  private readonly spawning = new Set<number>();
+  private static readonly POOL_SIZE = 2;
   private nextPid = 1;
   private readonly fdCallbacks = new Map<number, FdCallback>();
   private nextToken = 1;
@@ -157,6 +165,32 @@ export class Kernel {
     this.stubMMs.set(mm.stub, mm);
   }
 
+  /** A stub for a new address space: from the pool when one is ready (ready: true: its
+   * slot 0 already reported; start the task with startWhenReady), else created now (its
+   * slot 0 reports Ready later). Returns -errno on failure. */
+  newStub(): { stub: number; ready: boolean } | number {
+    const pooled = this.stubPool.pop();
+    this.refillStubPool();
+    if (pooled !== undefined) return { stub: pooled, ready: true };
+    const stub = this.platform.createStub();
+    return stub < 0 ? stub : { stub, ready: false };
+  }
+
+  /** Tops the stub pool up (trap mechanism only). */
+  refillStubPool(): void {
+    if (this.opts.mechanism !== Mechanism.Trap) return;
+    while (this.stubPool.length + this.spawning.size < Kernel.POOL_SIZE) {
+      const s = this.platform.spawnStub();
+      if (s < 0) return;
+      this.spawning.add(s);
+    }
+  }
+
+  /** Starts t, bound to a pooled stub that is already up, once the current event is done. */
+  startWhenReady(t: Task): void {
+    this.startable.push(t);
+  }
+
   // ---- host fds ----------------------------------------------------------------------
 
   /** Watches a host fd (epoll events, EPOLLONESHOT to get one report); cb runs in the loop. */
@@ -181,11 +215,23 @@ export class Kernel {
   /** Runs until the sandbox's init has exited; returns its wait status. */
   run(): number {
     const p = this.platform;
+    // With a debug log, the loop wakes up now and then to report tasks that are stuck.
+    const watchdogNs = this.debug ? 5e9 : Infinity;
+    let lastEvent = this.nowNs();
     while (this.finished === null) {
       let timeout = -1;
       if (this.runnable.length) timeout = 0;
       else if (this.timers.size) timeout = Math.max(0, this.timers.next() - this.nowNs());
+      if (watchdogNs !== Infinity && (timeout < 0 || timeout > watchdogNs)) timeout = watchdogNs;
       const r = p.wait(timeout);
+      if (watchdogNs !== Infinity) {
+        const now = this.nowNs();
+        if (r >= 0 || r === WAIT_FDS) lastEvent = now;
+        else if (now - lastEvent >= watchdogNs) {
+          this.dumpTasks(`no event for ${((now - lastEvent) / 1e9).toFixed(1)} s`);
+          lastEvent = now;
+        }
+      }
       this.eventCount++;
       try {
         if (r >= 0) this.handleSlot(r);
@@ -229,6 +275,12 @@ export class Kernel {
   private handleSlot(id: number): void {
     const t = this.slotTasks.get(id);
     if (!t) {
+      const stub = Math.floor(id / 1024);
+      if (id % 1024 === 0 && this.spawning.delete(stub)) {
+        // A pooled stub is up: it waits in its slot 0 until a fork or execve takes it.
+        this.stubPool.push(stub);
+        return;
+      }
       this.log(`event from unknown slot ${id}`);
       return;
     }
@@ -284,6 +336,7 @@ export class Kernel {
   finishSyscall(t: Task, r: number): void {
     if (r === BLOCK) return;
     t.sysState = undefined;
+    if (t.heldFiles) t.releaseHeldFiles();
     t.timedOut = false;
     t.interrupted = false;
     if (r !== NO_RETURN) {
@@ -431,6 +484,10 @@ export class Kernel {
   }
 
   private runWakeups(): void {
+    while (this.startable.length) {
+      const t = this.startable.shift()!;
+      if (t.state === TaskState.Starting) this.startTask(t);
+    }
     while (this.runnable.length) {
       const batch = this.runnable;
       this.runnable = [];
@@ -463,6 +520,7 @@ export class Kernel {
     }
     this.futexes.exitRobustList(t);
     this.futexes.cancel(t);
+    t.releaseHeldFiles();
     const wasStarting = t.state === TaskState.Starting;
     t.unpark();
     this.timers.cancel(t.wakeTimer as Timer | null);
@@ -590,6 +648,9 @@ export class Kernel {
 
   /** init exited: every other process dies, and the sandbox is over. */
   private sandboxOver(status: number): void {
+    for (const stub of [...this.stubPool, ...this.spawning]) this.platform.killStub(stub);
+    this.stubPool.length = 0;
+    this.spawning.clear();
     for (const g of this.groups.values()) {
       if (g !== this.init && !g.zombie) this.exitGroup(g, L.SIGKILL);
     }
@@ -627,6 +688,20 @@ export class Kernel {
   /** Called by handlers that need another thread's event ignored (debugging aid). */
   noteUnsupported(nr: number): void {
     this.unsupported.set(nr, (this.unsupported.get(nr) ?? 0) + 1);
+  }
+
+  /** Writes every task's state to the debug log. */
+  dumpTasks(why: string): void {
+    const names = ["running", "in-kernel", "blocked", "starting", "stopped", "dead"];
+    this.log(`task dump (${why}):`);
+    for (const t of this.tasks.values()) {
+      const slot = t.slotId >= 0 ? this.platform.slot(t.slotId) : null;
+      this.log(
+        `  tid ${t.tid} pid ${t.tg.tgid} ${names[t.state]} sys ${t.sysno} slot ${t.slotId}` +
+          ` slot-state ${slot?.state ?? "-"} event ${slot?.event ?? "-"} queues ${t.waitingOn.length}` +
+          ` flushing ${t.opsFlushing} pending ${t.pending.queue.length}/${t.tg.shared.queue.length}`,
+      );
+    }
   }
 
   /** Sanity check used by tests: no task is left running guest code. */

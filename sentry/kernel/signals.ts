@@ -63,8 +63,8 @@ export class Signals {
 
   /** Whether t has a signal it does not block pending (what interrupts a blocking call). */
   hasDeliverable(t: Task): boolean {
+    if (t.pending.empty && t.tg.shared.empty) return false;
     const pend = t.pending.set | t.tg.shared.set;
-    if (pend === 0n) return false;
     return (pend & ~t.sigMask) !== 0n;
   }
 
@@ -287,7 +287,7 @@ export class Signals {
   deliverPending(t: Task): void {
     let handlerRan = false;
     for (let guard = 0; guard < 64; guard++) {
-      if ((t.pending.set | t.tg.shared.set) === 0n) break;
+      if (t.pending.empty && t.tg.shared.empty) break;
       const info = this.dequeue(t);
       if (!info) break;
       const sig = info.signo;

@@ -54,8 +54,13 @@ export class SigHand {
 
 export class PendingSignals {
   set: SigSet = 0n;
-  /** siginfo per pending signal; standard signals keep one, real-time ones queue. */
+  /** siginfo per pending signal; standard signals keep one, real-time ones queue. The
+   * queue's length doubles as a cheap "anything pending?" test on the syscall path. */
   queue: SigInfo[] = [];
+
+  get empty(): boolean {
+    return this.queue.length === 0;
+  }
 
   add(info: SigInfo): boolean {
     const bit = 1n << BigInt(info.signo - 1);
@@ -75,6 +80,7 @@ export class PendingSignals {
   }
 
   discard(sig: number): void {
+    if (this.queue.length === 0) return;
     this.queue = this.queue.filter((q) => q.signo !== sig);
     this.set &= ~(1n << BigInt(sig - 1));
   }
@@ -168,6 +174,31 @@ export class Task implements Waiter {
   sysState: unknown = undefined;
   /** restart_syscall(2): what to run when the guest restarts an interrupted sleep. */
   restartFn: ((t: Task) => number) | null = null;
+  /** Files a syscall works on, by argument index, held from its first attempt to its end
+   * (Linux's fget): a blocked call keeps using them even if another thread closes the fds
+   * meanwhile. Sparse: index i holds argument i's file. */
+  heldFiles: Array<import("../vfs/file.ts").FileDescription | undefined> | null = null;
+
+  /** The open file of fd argument i for the current syscall (held until it ends). */
+  fileArg(i: number): import("../vfs/file.ts").FileDescription | undefined {
+    const held = this.heldFiles?.[i];
+    if (held) return held;
+    const f = this.fdTable.get(this.argInt(i));
+    if (f) {
+      f.incRef();
+      (this.heldFiles ??= [])[i] = f;
+    }
+    return f;
+  }
+
+  /** Drops the held files (the syscall ended, or the task is going away). */
+  releaseHeldFiles(): void {
+    const held = this.heldFiles;
+    if (!held) return;
+    this.heldFiles = null;
+    for (const f of held) f?.decRef();
+  }
+
   /** Registers a starting task gets when its slot reports ready (a copy of the block). */
   startRegs: Uint32Array | null = null;
   /** xsave bytes a starting task gets (fork, clone copy the parent's FPU state). */

@@ -109,12 +109,13 @@ export function execve(t: Task, dirfd: number, path: string, argv: string[], env
   }
 
   // The new address space, in a new stub.
-  const stub = k.platform.createStub();
-  if (stub < 0) {
+  const got = k.newStub();
+  if (typeof got === "number") {
     prog.file.decRef();
     interp?.file.decRef();
-    return stub === -E.EAGAIN ? -E.EAGAIN : -E.ENOMEM;
+    return got === -E.EAGAIN ? -E.EAGAIN : -E.ENOMEM;
   }
+  const stub = got.stub;
   const mm = new MM(k.memfile, stub);
   k.registerStub(mm);
   mm.takeFirstSlot();
@@ -129,6 +130,7 @@ export function execve(t: Task, dirfd: number, path: string, argv: string[], env
 
   // The point of no return: the old image goes away.
   replaceImage(t, mm, prog.path, result);
+  if (got.ready) k.startWhenReady(t);
   return BLOCK;
 }
 

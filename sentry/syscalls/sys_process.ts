@@ -58,6 +58,7 @@ export function doClone(t: Task, a: CloneArgs): number {
   // Address space: shared (threads, vfork) or copied (fork) into a new stub.
   let mm: MM;
   let slotIdx: number;
+  let stubReady = false;
   if (f & L.CLONE_VM) {
     mm = t.mm;
     slotIdx = mm.allocSlot();
@@ -66,8 +67,10 @@ export function doClone(t: Task, a: CloneArgs): number {
     k.platform.prepareSlot(mm.stub, slotIdx);
     mm.queueOp(Op.CloneThread, 0, 0, 0, slotIdx);
   } else {
-    const stub = k.platform.createStub();
-    if (stub < 0) return stub === -E.EAGAIN ? -E.EAGAIN : -E.ENOMEM;
+    const got = k.newStub();
+    if (typeof got === "number") return got === -E.EAGAIN ? -E.EAGAIN : -E.ENOMEM;
+    const stub = got.stub;
+    stubReady = got.ready;
     const child = t.mm.fork(stub);
     if (typeof child === "number") {
       k.platform.killStub(stub);
@@ -132,6 +135,7 @@ export function doClone(t: Task, a: CloneArgs): number {
   if (f & L.CLONE_CHILD_CLEARTID) child.clearChildTid = a.childTid;
   k.bindSlot(child, mm.stub * 1024 + slotIdx);
   child.state = TaskState.Starting;
+  if (stubReady) k.startWhenReady(child);
 
   if (f & L.CLONE_VFORK) {
     tg.vforkParent = t;

@@ -178,6 +178,17 @@ function mayKill(t: Task, target: ThreadGroup, sig: number): boolean {
   return c.ruid === tc.ruid || c.ruid === tc.suid || c.euid === tc.ruid || c.euid === tc.suid;
 }
 
+/** Linux protects a pid namespace's init: a signal from inside the namespace is dropped when
+ * init neither handles nor blocks it (SIGKILL and SIGSTOP included). A blocked signal is
+ * kept (init may take it with sigwaitinfo or a signalfd). */
+function initIgnores(t: Task, g: ThreadGroup, sig: number): boolean {
+  if (g !== t.kernel.init || g === t.tg || sig === 0) return false;
+  if (g.sighand.actions[sig]?.handler !== L.SIG_DFL) return false;
+  if (sig === L.SIGKILL || sig === L.SIGSTOP) return true;
+  const bit = sigBit(sig);
+  return !g.tasks.some((x) => (x.sigMask & bit) !== 0n);
+}
+
 function userInfo(t: Task, sig: number, code = L.SI_USER): SigInfo {
   return { signo: sig, errno: 0, code, pid: t.tg.tgid, uid: t.creds.ruid };
 }
@@ -204,8 +215,7 @@ function sysKill(t: Task): number {
   }
   let sent = 0, denied = 0;
   for (const g of targets) {
-    // init only gets signals it has a handler for (SIGKILL/SIGSTOP included: ignored).
-    if (g === k.init && g !== t.tg && g.sighand.actions[sig]?.handler === L.SIG_DFL && sig !== 0) {
+    if (initIgnores(t, g, sig)) {
       sent++;
       continue;
     }
@@ -224,7 +234,7 @@ function sysTgkill(t: Task, tgid: number, tid: number, sig: number): number {
   const target = t.kernel.tasks.get(tid);
   if (!target || (tgid !== -1 && target.tg.tgid !== tgid) || target.tg.zombie) return -E.ESRCH;
   if (!mayKill(t, target.tg, sig)) return -E.EPERM;
-  if (target.tg === t.kernel.init && target.tg !== t.tg && target.tg.sighand.actions[sig]?.handler === L.SIG_DFL) return 0;
+  if (initIgnores(t, target.tg, sig)) return 0;
   if (sig === 0) return 0;
   const info = userInfo(t, sig, L.SI_TKILL);
   if (sig === L.SIGKILL || sig === L.SIGSTOP || sig === L.SIGCONT) return t.kernel.signals.sendToGroup(target.tg, info);

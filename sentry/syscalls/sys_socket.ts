@@ -68,7 +68,7 @@ pathOps.ops = {
 };
 
 function socketArg(t: Task, i: number): SocketFile | number {
-  const f = t.fdTable.get(t.argInt(i));
+  const f = t.fileArg(i);
   if (!f) return -E.EBADF;
   return f instanceof SocketFile ? f : -E.ENOTSOCK;
 }
