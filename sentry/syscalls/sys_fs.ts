@@ -643,10 +643,9 @@ function faccessat(t: Task, dirfd: number, pathAddr: number, mode: number, flags
     if (creds.ruid !== 0) creds.effective = 0n;
     else creds.effective = creds.permitted;
   }
-  const perm = permission(p.dentry.inode, creds, mode);
-  if (perm < 0) return perm;
+  // A read-only mount refuses W_OK before any permission check, as Linux does.
   if ((mode & 2) && (p.mount.flags & MNT_READONLY) && !isSpecialFile(p.dentry.inode.mode)) return -E.EROFS;
-  return 0;
+  return permission(p.dentry.inode, creds, mode);
 }
 
 function readlinkat(t: Task, dirfd: number, pathAddr: number, buf: number, size: number): number {
