@@ -535,6 +535,9 @@ function sysStatx(t: Task): number {
 
 // ---- directories -----------------------------------------------------------------------
 
+let direntOut = new Uint8Array(65536);
+let direntDv = new DataView(direntOut.buffer);
+
 /** getdents64 (wide = true) and the old getdents. The listing is taken when the offset
  * is 0; the offset is an index into it. */
 function getdents(t: Task, wide: boolean): number {
@@ -549,14 +552,20 @@ function getdents(t: Task, wide: boolean): number {
     f.dirSnapshot = list;
   }
   const entries = f.dirSnapshot;
-  const out = new Uint8Array(Math.min(size, 1 << 20));
-  const dv = new DataView(out.buffer);
+  const want = Math.min(size, 1 << 20);
+  if (direntOut.length < want) {
+    direntOut = new Uint8Array(want);
+    direntDv = new DataView(direntOut.buffer);
+  }
+  const out = direntOut.subarray(0, want), dv = direntDv;
   let pos = 0;
   let i = f.offset;
   for (; i < entries.length; i++) {
     const e = entries[i];
     const reclen = wide ? Math.ceil((19 + e.name.length + 1) / 8) * 8 : Math.ceil((18 + e.name.length + 2) / 8) * 8;
     if (pos + reclen > out.length) break;
+    // The buffer is reused: padding must not show an earlier listing.
+    out.fill(0, pos, pos + reclen);
     dv.setUint32(pos, e.ino >>> 0, true);
     dv.setUint32(pos + 4, Math.floor(e.ino / 4294967296) >>> 0, true);
     dv.setUint32(pos + 8, i + 1, true);

@@ -408,8 +408,7 @@ export class HostInode extends Inode {
     const fd = host().sb_h_openat(dfd, binaryToCString("."), L.O_RDONLY | L.O_DIRECTORY | L.O_NOFOLLOW, 0);
     if (fd < 0) return fd;
     const out: DirEntry[] = [];
-    const buf = new Uint8Array(32768);
-    const dv = new DataView(buf.buffer);
+    const buf = direntBuf, dv = direntView;
     for (;;) {
       const n = host().sb_h_getdents64(fd, buf, buf.length);
       if (n <= 0) break;
@@ -768,6 +767,10 @@ export class HiddenDirInode extends Inode {
 
 /** An open host regular file. The offset is the sentry's; the host is read and written
  * with explicit offsets, straight from and into guest memory. */
+/** Scratch for host getdents64 (the sentry runs one call at a time). */
+const direntBuf = new Uint8Array(32768);
+const direntView = new DataView(direntBuf.buffer);
+
 /** Scratch for vectored host I/O (the sentry runs one call at a time). */
 let iovBuf = new Float64Array(128);
 
