@@ -28,6 +28,9 @@ export interface CreateOptions {
   consoleSocket: string | null;
   /** `run` in the foreground: a terminal without a console socket is our own stdio. */
   foreground?: boolean;
+  /** `run` in the foreground on a terminal it made raw: the sandbox's console is the
+   * user's terminal itself (not our controlling terminal to take, nor ours to make raw). */
+  userTerminal?: boolean;
   /** `run`: start init as soon as the sandbox is ready when no hook must run in between. */
   startAtOnce?: boolean;
 }
@@ -177,6 +180,10 @@ function launchSandbox(
       if (sent < 0) throw new OciError(`--console-socket ${o.consoleSocket}: ${errnoName(sent)}`);
       stdio = [pair[1], pair[1], pair[1]];
       terminal = true;
+    } else if (config.process!.terminal && o.userTerminal) {
+      // `run` in the foreground on the user's terminal (which run.ts has made raw): the
+      // sentry's own terminal runs on top of it, as on a console pty.
+      terminal = true;
     }
 
     const h = config.hooks;
@@ -217,6 +224,7 @@ function launchSandbox(
       debugLog: rt.opts.debugLog,
       strace: rt.opts.strace,
       terminal,
+      userTerminal: terminal && !o.consoleSocket,
       autostart,
     };
     const configFd = ffi.memfdFrom(text);

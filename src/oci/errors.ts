@@ -45,3 +45,10 @@ const ERRNO_TEXT: Record<number, string> = {
   110: "timed out",
   111: "connection refused",
 };
+
+/** A wait status as a shell reports it: the exit code, or 128 + the signal. (The CLI's own
+ * copy of sentry/sandbox.ts's, so that CLI commands never load the sentry.) */
+export function exitCodeOf(status: number): number {
+  const sig = status & 0x7f;
+  return sig ? 128 + sig : (status >> 8) & 0xff;
+}

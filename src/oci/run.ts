@@ -2,12 +2,14 @@
 // the signals we receive to it, delete it (unless --keep) and exit with its exit code, as
 // `runc run` does.
 import * as ffi from "../../ffi/oci.ts";
-import { exitCodeOf } from "../../sentry/sandbox.ts";
 import { Container, ociState } from "./container.ts";
 import { runHooks } from "./hooks.ts";
 import { createContainer, type CreateOptions } from "./create.ts";
 import { deleteContainer } from "./delete.ts";
 import { startContainer } from "./start.ts";
+import { exitCodeOf, OciError } from "./errors.ts";
+import { host } from "../../ffi/host.ts";
+import { hostsig } from "../../ffi/hostsig.ts";
 import { mark } from "./timing.ts";
 import type { Runtime } from "./context.ts";
 
@@ -18,7 +20,41 @@ export async function runContainer(
   rt: Runtime,
   o: CreateOptions & { detach: boolean; keep: boolean },
 ): Promise<number> {
-  const c = await createContainer(rt, { ...o, foreground: !o.detach, startAtOnce: true });
+  // In the foreground on a terminal, the user's terminal becomes the container's console:
+  // raw here (the sentry's line discipline does the rest), restored when we exit.
+  const userTerminal = !o.detach && !o.consoleSocket && wantsTerminal(o.bundle) &&
+    host().sb_h_isatty(0) === 1 && hostsig().sb_tty_is_foreground(0) === 1;
+  if (userTerminal && hostsig().sb_tty_make_raw(0) < 0) {
+    throw new OciError("cannot set the terminal to raw mode");
+  }
+  try {
+    return await runIn(rt, o, userTerminal);
+  } finally {
+    if (userTerminal) hostsig().sb_tty_restore();
+  }
+}
+
+/** Whether the bundle's process asks for a terminal (false if config.json is unreadable:
+ * create reports that). */
+function wantsTerminal(bundle: string): boolean {
+  try {
+    return JSON.parse(Deno.readTextFileSync(`${bundle}/config.json`))?.process?.terminal === true;
+  } catch {
+    return false;
+  }
+}
+
+async function runIn(
+  rt: Runtime,
+  o: CreateOptions & { detach: boolean; keep: boolean },
+  userTerminal: boolean,
+): Promise<number> {
+  const c = await createContainer(rt, {
+    ...o,
+    foreground: !o.detach,
+    startAtOnce: true,
+    userTerminal,
+  });
   try {
     if (c.record.status === "running") {
       await runHooks(

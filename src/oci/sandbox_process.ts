@@ -56,6 +56,9 @@ export interface LaunchMessage {
   strace: boolean;
   /** fds 0-2 are a terminal (the slave of the console pty). */
   terminal: boolean;
+  /** That terminal is the user's (run in the foreground): the CLI made it raw and forwards
+   * its SIGWINCH; it is someone else's controlling terminal. */
+  userTerminal: boolean;
   /** Start init as soon as the sandbox is ready (`run` without create-time or start hooks):
    * the ready message then says whether it started. */
   autostart: boolean;
@@ -250,10 +253,10 @@ class SandboxServer {
     for (const p of config.linux.readonlyPaths) this.sandbox.readonlyPath(p);
     this.sandbox.checkProgram(config.process!);
     if (L.terminal) {
-      // The console is our controlling terminal: its resizes reach us as SIGWINCH (see
+      // A console pty is our controlling terminal: its resizes reach us as SIGWINCH (see
       // onSignals), its hangup as SIGHUP, which goes on to the guest's init.
-      check(ffi.oci().sb_oci_set_ctty(0), "console: TIOCSCTTY");
-      const con = HostConsole.attach(this.sandbox.kernel, 0, { makeRaw: true });
+      if (!L.userTerminal) check(ffi.oci().sb_oci_set_ctty(0), "console: TIOCSCTTY");
+      const con = HostConsole.attach(this.sandbox.kernel, 0, { makeRaw: !L.userTerminal });
       if (typeof con === "number") throw new OciError(`console: ${errnoName(con)}`);
       this.console = con;
     }

@@ -1,6 +1,6 @@
 // `wait` (as runsc has it): blocks until the container's init has exited and prints its
 // exit status as JSON.
-import { exitCodeOf } from "../../sentry/sandbox.ts";
+import { exitCodeOf } from "./errors.ts";
 import { Container } from "./container.ts";
 import { waitGone } from "./kill.ts";
 import type { Runtime } from "./context.ts";
