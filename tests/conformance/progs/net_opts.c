@@ -211,8 +211,28 @@ static void tcp_info_states(void) {
   close(l);
 }
 
+/* Ping sockets are open to the groups in net.ipv4.ping_group_range (the sandbox's own
+ * range may differ from the host's: only the agreement is compared). */
+static void ping_permission(void) {
+  long lo = 1, hi = 0;
+  FILE *f = fopen("/proc/sys/net/ipv4/ping_group_range", "r");
+  if (f) {
+    if (fscanf(f, "%ld %ld", &lo, &hi) != 2) lo = 1, hi = 0;
+    fclose(f);
+  }
+  gid_t g = getegid();
+  int permitted = (long)g >= lo && (long)g <= hi;
+  errno = 0;
+  int s = socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP);
+  int e = errno;
+  SHOW_BOOL("ping socket agrees with ping_group_range", permitted ? s >= 0 : (s < 0 && e == EACCES));
+  if (s >= 0) close(s);
+  SHOW_CALL("ICMP over SOCK_STREAM", socket(AF_INET, SOCK_STREAM, IPPROTO_ICMP));
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IOLBF, 0);
+  ping_permission();
   int t4 = socket(AF_INET, SOCK_STREAM, 0);
   common("TCP v4", t4);
   ip_level(t4, 0);
