@@ -5,7 +5,12 @@ import * as L from "../abi/linux.ts";
 import type { Task } from "../kernel/task.ts";
 import type { Dentry, Inode, Owner } from "../vfs/inode.ts";
 import { MNT_NODEV, MNT_READONLY, type VfsPath } from "../vfs/mount.ts";
-import { type CreateResult, type ParentResult, permission, type ResolveOptions } from "../vfs/resolve.ts";
+import {
+  type CreateResult,
+  type ParentResult,
+  permission,
+  type ResolveOptions,
+} from "../vfs/resolve.ts";
 import { resolver } from "./util.ts";
 
 export const CAP_CHOWN = 0;
@@ -28,13 +33,24 @@ export function startAt(t: Task, dirfd: number, path: string, scoped = false): V
   return f.path;
 }
 
-export function parentAt(t: Task, dirfd: number, path: string, opts: Partial<ResolveOptions> = {}): ParentResult | number {
+export function parentAt(
+  t: Task,
+  dirfd: number,
+  path: string,
+  opts: Partial<ResolveOptions> = {},
+): ParentResult | number {
   const start = startAt(t, dirfd, path);
   if (typeof start === "number") return start;
   return resolver(t).resolveParent(start, path, { follow: true, ...opts });
 }
 
-export function createAt(t: Task, dirfd: number, path: string, opts: ResolveOptions, start?: VfsPath): CreateResult | number {
+export function createAt(
+  t: Task,
+  dirfd: number,
+  path: string,
+  opts: ResolveOptions,
+  start?: VfsPath,
+): CreateResult | number {
   const s = start ?? startAt(t, dirfd, path, opts.beneath || opts.inRoot);
   if (typeof s === "number") return s;
   return resolver(t).resolveCreate(s, path, opts);
@@ -74,7 +90,9 @@ export function mayDelete(t: Task, dir: VfsPath, victim: Dentry): number {
   const dst = inode.attrs();
   if (dst.mode & L.S_ISVTX) {
     const fsuid = t.creds.fsuid;
-    if (fsuid !== victim.inode.attrs().uid && fsuid !== dst.uid && !t.creds.hasCap(CAP_FOWNER)) return -E.EPERM;
+    if (fsuid !== victim.inode.attrs().uid && fsuid !== dst.uid && !t.creds.hasCap(CAP_FOWNER)) {
+      return -E.EPERM;
+    }
   }
   if (victim.mountCount > 0) return -E.EBUSY;
   return 0;

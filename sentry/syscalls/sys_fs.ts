@@ -17,10 +17,17 @@ import {
   IN_MODIFY,
   IN_OPEN,
 } from "../vfs/fsnotify.ts";
-import { Dentry, type Inode, type Owner, type Stat, type Timespec, tsFromNs } from "../vfs/inode.ts";
+import {
+  Dentry,
+  type Inode,
+  type Owner,
+  type Stat,
+  type Timespec,
+  tsFromNs,
+} from "../vfs/inode.ts";
 import { descriptionReleased, hasLocks } from "../vfs/locks.ts";
 import { MNT_READONLY, pathString, type VfsPath } from "../vfs/mount.ts";
-import { permission, Resolver, type ResolveOptions } from "../vfs/resolve.ts";
+import { permission, type ResolveOptions, Resolver } from "../vfs/resolve.ts";
 import { KernelIO, UserIO } from "../vfs/userio.ts";
 import {
   applyUmask,
@@ -66,11 +73,20 @@ export function doIo(t: Task, f: FileDescription, io: UserIO, off: number, write
   // A file that parked the task itself with a deadline (a socket's SO_RCVTIMEO) says -EAGAIN
   // once the time is up; t.timedOut then means "do not wait again".
   if (n === -E.EAGAIN && !f.nonblocking && !t.timedOut) {
-    const r = t.block([[f.waitQueue, write ? L.POLLOUT | L.POLLERR | L.POLLHUP : L.POLLIN | L.POLLERR | L.POLLHUP]]);
+    const r = t.block([[
+      f.waitQueue,
+      write ? L.POLLOUT | L.POLLERR | L.POLLHUP : L.POLLIN | L.POLLERR | L.POLLHUP,
+    ]]);
     return r === -E.ERESTARTSYS ? -E.ERESTARTSYS : r;
   }
   if (n === -E.EPIPE && write) {
-    t.kernel.signals.sendToTask(t, { signo: L.SIGPIPE, errno: 0, code: L.SI_USER, pid: t.tg.tgid, uid: t.creds.ruid });
+    t.kernel.signals.sendToTask(t, {
+      signo: L.SIGPIPE,
+      errno: 0,
+      code: L.SI_USER,
+      pid: t.tg.tgid,
+      uid: t.creds.ruid,
+    });
   }
   if (n > 0 && f.inode !== null) {
     if (write) {
@@ -91,7 +107,13 @@ function fsizeLimit(t: Task, f: FileDescription, off: number, n: number): number
   if (lim === L.RLIM_INFINITY || lim >= Number.MAX_SAFE_INTEGER || !f.inode?.isRegular()) return n;
   const pos = off >= 0 ? off : f.append ? f.inode.stat().size : f.offset;
   if (pos >= lim) {
-    t.kernel.signals.sendToTask(t, { signo: L.SIGXFSZ, errno: 0, code: L.SI_USER, pid: t.tg.tgid, uid: t.creds.ruid });
+    t.kernel.signals.sendToTask(t, {
+      signo: L.SIGXFSZ,
+      errno: 0,
+      code: L.SI_USER,
+      pid: t.tg.tgid,
+      uid: t.creds.ruid,
+    });
     return -E.EFBIG;
   }
   return Math.min(n, lim - pos);
@@ -136,7 +158,8 @@ function sysWrite(t: Task): number {
 
 function seekable(f: FileDescription): boolean {
   const m = f.inode ? f.inode.mode & L.S_IFMT : 0;
-  return m === L.S_IFREG || m === L.S_IFDIR || m === L.S_IFCHR || m === L.S_IFBLK || m === L.S_IFLNK;
+  return m === L.S_IFREG || m === L.S_IFDIR || m === L.S_IFCHR || m === L.S_IFBLK ||
+    m === L.S_IFLNK;
 }
 
 function positioned(t: Task, write: boolean): number {
@@ -202,7 +225,9 @@ export function openFile(
 ): FileDescription | number {
   if (flags & L.O_PATH) flags &= L.O_PATH | L.O_DIRECTORY | L.O_NOFOLLOW | L.O_CLOEXEC;
   flags |= L.O_LARGEFILE;
-  if ((flags & L.O_TMPFILE) === L.O_TMPFILE) return openTmpfile(t, dirfd, path, flags, mode, resolve);
+  if ((flags & L.O_TMPFILE) === L.O_TMPFILE) {
+    return openTmpfile(t, dirfd, path, flags, mode, resolve);
+  }
   if ((flags & (L.O_CREAT | L.O_DIRECTORY)) === (L.O_CREAT | L.O_DIRECTORY)) return -E.EINVAL;
   const scoped = resolve.beneath || resolve.inRoot;
   if (!(flags & L.O_CREAT)) {
@@ -269,7 +294,9 @@ function openTmpfile(
   if (!p.dentry.inode.isDir()) return -E.ENOTDIR;
   const perm = mayCreate(t, p);
   if (perm < 0) return perm;
-  const fs = p.dentry.inode.fs as { newUnnamedFile?: (mode: number, owner: Owner) => Inode | number };
+  const fs = p.dentry.inode.fs as {
+    newUnnamedFile?: (mode: number, owner: Owner) => Inode | number;
+  };
   if (typeof fs.newUnnamedFile !== "function") return -E.EOPNOTSUPP;
   const inode = fs.newUnnamedFile(applyUmask(t, mode), ownerFor(t, p.dentry.inode));
   if (typeof inode === "number") return inode;
@@ -277,13 +304,22 @@ function openTmpfile(
   (inode as { linkable?: boolean }).linkable = (flags & L.O_EXCL) === 0;
   const d = new Dentry("#" + inode.stat().ino, p.dentry, inode);
   d.deleted = true;
-  const f = inode.open(flags & ~(L.O_TMPFILE | L.O_EXCL | L.O_CREAT), { mount: p.mount, dentry: d }, t);
+  const f = inode.open(
+    flags & ~(L.O_TMPFILE | L.O_EXCL | L.O_CREAT),
+    { mount: p.mount, dentry: d },
+    t,
+  );
   // The description now keeps the unnamed file alive; drop the creation's hold.
   (inode as { maybeFree?: () => void }).maybeFree?.();
   return f;
 }
 
-export function openResolved(t: Task, p: VfsPath, flags: number, created: boolean): FileDescription | number {
+export function openResolved(
+  t: Task,
+  p: VfsPath,
+  flags: number,
+  created: boolean,
+): FileDescription | number {
   const inode = p.dentry.inode;
   if (inode.isSymlink()) {
     if (flags & L.O_PATH) return new PathFile(flags, p);
@@ -296,14 +332,17 @@ export function openResolved(t: Task, p: VfsPath, flags: number, created: boolea
   if (inode.isDir() && wantsWrite) return -E.EISDIR;
   if (!created) {
     // Access mode 3 needs both permissions, like O_RDWR.
-    const want = (acc === L.O_RDONLY ? 4 : acc === L.O_WRONLY ? 2 : 6) | (flags & L.O_TRUNC ? 2 : 0);
+    const want = (acc === L.O_RDONLY ? 4 : acc === L.O_WRONLY ? 2 : 6) |
+      (flags & L.O_TRUNC ? 2 : 0);
     const perm = permission(inode, t.creds, want);
     if (perm < 0) return perm;
   }
   const special = isSpecialFile(inode.mode);
   if (wantsWrite && (p.mount.flags & MNT_READONLY) && !special) return -E.EROFS;
   if (nodevDenied(p)) return -E.EACCES;
-  if ((flags & L.O_NOATIME) && t.creds.fsuid !== inode.attrs().uid && !t.creds.hasCap(CAP_FOWNER)) return -E.EPERM;
+  if ((flags & L.O_NOATIME) && t.creds.fsuid !== inode.attrs().uid && !t.creds.hasCap(CAP_FOWNER)) {
+    return -E.EPERM;
+  }
   const f = inode.open(flags & ~(L.O_CREAT | L.O_EXCL | L.O_NOCTTY | L.O_TRUNC), p, t);
   if (typeof f === "number") return f;
   let truncated = false;
@@ -366,7 +405,10 @@ function sysOpenat2(t: Task): number {
   if (mode !== 0 && !(flags & L.O_CREAT) && (flags & L.O_TMPFILE) !== L.O_TMPFILE) return -E.EINVAL;
   if (resHi !== 0 || (res & ~0x3f)) return -E.EINVAL;
   if ((res & RESOLVE_BENEATH) && (res & RESOLVE_IN_ROOT)) return -E.EINVAL;
-  if ((flags & L.O_PATH) && (flags & ~(L.O_PATH | L.O_DIRECTORY | L.O_NOFOLLOW | L.O_CLOEXEC | L.O_LARGEFILE))) return -E.EINVAL;
+  if (
+    (flags & L.O_PATH) &&
+    (flags & ~(L.O_PATH | L.O_DIRECTORY | L.O_NOFOLLOW | L.O_CLOEXEC | L.O_LARGEFILE))
+  ) return -E.EINVAL;
   if ((res & RESOLVE_CACHED) && (flags & (L.O_CREAT | L.O_TRUNC | L.O_TMPFILE))) return -E.EAGAIN;
   const path = readPath(t, t.arg(1));
   if (typeof path === "number") return path;
@@ -457,8 +499,15 @@ export function encodeStat(st: Stat): Uint8Array {
 }
 
 /** The file a stat-family call names: (dirfd, path) with AT_* flags. */
-function statTarget(t: Task, dirfd: number, pathAddr: number, flags: number): { st: Stat; p: VfsPath | null } | number {
-  if (flags & ~(L.AT_SYMLINK_NOFOLLOW | L.AT_EMPTY_PATH | L.AT_NO_AUTOMOUNT | L.AT_STATX_SYNC_TYPE)) return -E.EINVAL;
+function statTarget(
+  t: Task,
+  dirfd: number,
+  pathAddr: number,
+  flags: number,
+): { st: Stat; p: VfsPath | null } | number {
+  if (
+    flags & ~(L.AT_SYMLINK_NOFOLLOW | L.AT_EMPTY_PATH | L.AT_NO_AUTOMOUNT | L.AT_STATX_SYNC_TYPE)
+  ) return -E.EINVAL;
   const path = readPath(t, pathAddr, (flags & L.AT_EMPTY_PATH) !== 0);
   if (typeof path === "number") return path;
   if (path.length === 0 && dirfd !== L.AT_FDCWD) {
@@ -467,7 +516,13 @@ function statTarget(t: Task, dirfd: number, pathAddr: number, flags: number): { 
     const st = f.stat();
     return typeof st === "number" ? st : { st, p: f.path };
   }
-  const p = resolveAt(t, dirfd, path, { follow: !(flags & L.AT_SYMLINK_NOFOLLOW) }, (flags & L.AT_EMPTY_PATH) !== 0);
+  const p = resolveAt(
+    t,
+    dirfd,
+    path,
+    { follow: !(flags & L.AT_SYMLINK_NOFOLLOW) },
+    (flags & L.AT_EMPTY_PATH) !== 0,
+  );
   if (typeof p === "number") return p;
   return { st: p.dentry.inode.stat(), p };
 }
@@ -480,7 +535,13 @@ function sysFstat(t: Task): number {
   return t.mm.copyOut(t.arg(1), encodeStat(st));
 }
 
-function sysStatCommon(t: Task, dirfd: number, pathAddr: number, buf: number, flags: number): number {
+function sysStatCommon(
+  t: Task,
+  dirfd: number,
+  pathAddr: number,
+  buf: number,
+  flags: number,
+): number {
   const r = statTarget(t, dirfd, pathAddr, flags);
   if (typeof r === "number") return r;
   return t.mm.copyOut(buf, encodeStat(r.st));
@@ -491,7 +552,11 @@ const STATX_BTIME = 0x800;
 const STATX_MNT_ID = 0x1000;
 
 function sysStatx(t: Task): number {
-  const dirfd = t.argInt(0), pathAddr = t.arg(1), flags = t.argInt(2), mask = t.argU32(3), buf = t.arg(4);
+  const dirfd = t.argInt(0),
+    pathAddr = t.arg(1),
+    flags = t.argInt(2),
+    mask = t.argU32(3),
+    buf = t.arg(4);
   if (mask & 0x80000000) return -E.EINVAL;
   if ((flags & L.AT_STATX_SYNC_TYPE) === L.AT_STATX_SYNC_TYPE) return -E.EINVAL;
   const r = statTarget(t, dirfd, pathAddr, flags);
@@ -515,8 +580,7 @@ function sysStatx(t: Task): number {
   set64(32, st.ino);
   set64(40, st.size);
   set64(48, st.blocks);
-  // stx_attributes_mask: the attributes this filesystem could report (none set here).
-  set64(56, 0x20 /* STATX_ATTR_APPEND... none */ & 0);
+  // stx_attributes_mask (offset 56) stays 0: no STATX_ATTR_* is reported.
   const ts = (o: number, t: Timespec) => {
     setS64(dv, o, t.sec);
     dv.setUint32(o + 8, t.nsec, true);
@@ -562,7 +626,9 @@ function getdents(t: Task, wide: boolean): number {
   let i = f.offset;
   for (; i < entries.length; i++) {
     const e = entries[i];
-    const reclen = wide ? Math.ceil((19 + e.name.length + 1) / 8) * 8 : Math.ceil((18 + e.name.length + 2) / 8) * 8;
+    const reclen = wide
+      ? Math.ceil((19 + e.name.length + 1) / 8) * 8
+      : Math.ceil((18 + e.name.length + 2) / 8) * 8;
     if (pos + reclen > out.length) break;
     // The buffer is reused: padding must not show an earlier listing.
     out.fill(0, pos, pos + reclen);
@@ -640,7 +706,13 @@ function faccessat(t: Task, dirfd: number, pathAddr: number, mode: number, flags
   if (flags & ~(L.AT_EACCESS | L.AT_SYMLINK_NOFOLLOW | L.AT_EMPTY_PATH)) return -E.EINVAL;
   const path = readPath(t, pathAddr, (flags & L.AT_EMPTY_PATH) !== 0);
   if (typeof path === "number") return path;
-  const p = resolveAt(t, dirfd, path, { follow: !(flags & L.AT_SYMLINK_NOFOLLOW) }, (flags & L.AT_EMPTY_PATH) !== 0);
+  const p = resolveAt(
+    t,
+    dirfd,
+    path,
+    { follow: !(flags & L.AT_SYMLINK_NOFOLLOW) },
+    (flags & L.AT_EMPTY_PATH) !== 0,
+  );
   if (typeof p === "number") return p;
   if (mode === 0) return 0;
   // access(2) checks with the real ids unless AT_EACCESS.
@@ -653,7 +725,9 @@ function faccessat(t: Task, dirfd: number, pathAddr: number, mode: number, flags
     else creds.effective = creds.permitted;
   }
   // A read-only mount refuses W_OK before any permission check, as Linux does.
-  if ((mode & 2) && (p.mount.flags & MNT_READONLY) && !isSpecialFile(p.dentry.inode.mode)) return -E.EROFS;
+  if ((mode & 2) && (p.mount.flags & MNT_READONLY) && !isSpecialFile(p.dentry.inode.mode)) {
+    return -E.EROFS;
+  }
   return permission(p.dentry.inode, creds, mode);
 }
 
@@ -711,7 +785,10 @@ function sysFcntl(t: Task): number {
   if (!f) return -E.EBADF;
   if (f instanceof PathFile) {
     // An O_PATH descriptor allows only the descriptor-level commands.
-    if (cmd !== L.F_DUPFD && cmd !== L.F_DUPFD_CLOEXEC && cmd !== L.F_GETFD && cmd !== L.F_SETFD && cmd !== L.F_GETFL) {
+    if (
+      cmd !== L.F_DUPFD && cmd !== L.F_DUPFD_CLOEXEC && cmd !== L.F_GETFD && cmd !== L.F_SETFD &&
+      cmd !== L.F_GETFL
+    ) {
       return -E.EBADF;
     }
   }
@@ -732,8 +809,10 @@ function sysFcntl(t: Task): number {
     case L.F_GETFL:
       return f.flags & ~(L.O_CLOEXEC | L.O_CREAT | L.O_EXCL | L.O_NOCTTY | L.O_TRUNC);
     case L.F_SETFL: {
-      if ((arg & L.O_NOATIME) && !(f.flags & L.O_NOATIME) && f.inode &&
-        t.creds.fsuid !== f.inode.attrs().uid && !t.creds.hasCap(CAP_FOWNER)) return -E.EPERM;
+      if (
+        (arg & L.O_NOATIME) && !(f.flags & L.O_NOATIME) && f.inode &&
+        t.creds.fsuid !== f.inode.attrs().uid && !t.creds.hasCap(CAP_FOWNER)
+      ) return -E.EPERM;
       f.flags = (f.flags & ~SETFL_MASK) | (arg & SETFL_MASK);
       return 0;
     }
@@ -837,16 +916,26 @@ function transfer(
     const n = src.read(new KernelIO(mem, buf, want), from);
     if (n < 0) {
       if (done > 0) break;
-      if (n === -E.EAGAIN && !src.nonblocking) return t.block([[src.waitQueue, L.POLLIN | L.POLLHUP | L.POLLERR]]);
+      if (n === -E.EAGAIN && !src.nonblocking) {
+        return t.block([[src.waitQueue, L.POLLIN | L.POLLHUP | L.POLLERR]]);
+      }
       return n;
     }
     if (n === 0) break;
     const w = dst.write(new KernelIO(mem, buf, n), dstPos >= 0 ? dstPos + done : -1);
     if (w < 0) {
       if (done > 0) break;
-      if (w === -E.EAGAIN && !dst.nonblocking) return t.block([[dst.waitQueue, L.POLLOUT | L.POLLHUP | L.POLLERR]]);
+      if (w === -E.EAGAIN && !dst.nonblocking) {
+        return t.block([[dst.waitQueue, L.POLLOUT | L.POLLHUP | L.POLLERR]]);
+      }
       if (w === -E.EPIPE) {
-        t.kernel.signals.sendToTask(t, { signo: L.SIGPIPE, errno: 0, code: L.SI_USER, pid: t.tg.tgid, uid: t.creds.ruid });
+        t.kernel.signals.sendToTask(t, {
+          signo: L.SIGPIPE,
+          errno: 0,
+          code: L.SI_USER,
+          pid: t.tg.tgid,
+          uid: t.creds.ruid,
+        });
       }
       return w;
     }
@@ -908,7 +997,10 @@ function writeOff(t: Task, addr: number, v: number): void {
 function sysCopyFileRange(t: Task): number {
   const inp = getFile(t, 0), out = getFile(t, 2);
   if (typeof inp === "number" || typeof out === "number") return -E.EBADF;
-  const inAddr = t.arg(1), outAddr = t.arg(3), count = Math.min(t.arg(4), 0x7ffff000), flags = t.argU32(5);
+  const inAddr = t.arg(1),
+    outAddr = t.arg(3),
+    count = Math.min(t.arg(4), 0x7ffff000),
+    flags = t.argU32(5);
   if (flags !== 0) return -E.EINVAL;
   if (!inp.readable || !out.writable || out.append) return -E.EBADF;
   if (!inp.inode || !out.inode) return -E.EINVAL;
@@ -918,7 +1010,10 @@ function sysCopyFileRange(t: Task): number {
   if (inPos < 0) return inPos;
   const outPos = outAddr ? readOff(t, outAddr) : out.offset;
   if (outPos < 0) return outPos;
-  if (inp.inode.identity() === out.inode.identity() && inPos < outPos + count && outPos < inPos + count) return -E.EINVAL;
+  if (
+    inp.inode.identity() === out.inode.identity() && inPos < outPos + count &&
+    outPos < inPos + count
+  ) return -E.EINVAL;
   if (count === 0) return 0;
   return transfer(t, inp, inPos, out, outPos, count, (n) => {
     if (inAddr) writeOff(t, inAddr, inPos + n);
@@ -941,7 +1036,9 @@ function sysFadvise(t: Task): number {
   if (typeof f === "number") return f;
   const advice = t.argInt(3);
   if (advice < 0 || advice > 5) return -E.EINVAL;
-  if (f.inode && !f.inode.isRegular() && !f.inode.isDir() && (f.inode.mode & L.S_IFMT) === L.S_IFIFO) return -E.ESPIPE;
+  if (
+    f.inode && !f.inode.isRegular() && !f.inode.isDir() && (f.inode.mode & L.S_IFMT) === L.S_IFIFO
+  ) return -E.ESPIPE;
   return 0;
 }
 
@@ -965,9 +1062,23 @@ export const fsSyscalls: SyscallDef[] = [
   { nr: Sys.lseek, fn: sysLseek, args: "fdd" },
   { nr: Sys.fstat, fn: sysFstat, args: "fp" },
   { nr: Sys.stat, fn: (t) => sysStatCommon(t, L.AT_FDCWD, t.arg(0), t.arg(1), 0), args: "sp" },
-  { nr: Sys.lstat, fn: (t) => sysStatCommon(t, L.AT_FDCWD, t.arg(0), t.arg(1), L.AT_SYMLINK_NOFOLLOW), args: "sp" },
-  { nr: Sys.newfstatat, fn: (t) => sysStatCommon(t, t.argInt(0), t.arg(1), t.arg(2), t.argInt(3)), args: "fspx" },
-  { nr: Sys.statx, fn: sysStatx, status: Support.Partial, note: "no stx_attributes, no DIO alignment fields", args: "fsxxp" },
+  {
+    nr: Sys.lstat,
+    fn: (t) => sysStatCommon(t, L.AT_FDCWD, t.arg(0), t.arg(1), L.AT_SYMLINK_NOFOLLOW),
+    args: "sp",
+  },
+  {
+    nr: Sys.newfstatat,
+    fn: (t) => sysStatCommon(t, t.argInt(0), t.arg(1), t.arg(2), t.argInt(3)),
+    args: "fspx",
+  },
+  {
+    nr: Sys.statx,
+    fn: sysStatx,
+    status: Support.Partial,
+    note: "no stx_attributes, no DIO alignment fields",
+    args: "fsxxp",
+  },
   { nr: Sys.getdents64, fn: (t) => getdents(t, true), args: "fpu" },
   { nr: Sys.getdents, fn: (t) => getdents(t, false), args: "fpu" },
   { nr: Sys.getcwd, fn: sysGetcwd, args: "pu" },
@@ -975,10 +1086,26 @@ export const fsSyscalls: SyscallDef[] = [
   { nr: Sys.fchdir, fn: sysFchdir, args: "f" },
   { nr: Sys.chroot, fn: sysChroot, args: "s" },
   { nr: Sys.access, fn: (t) => faccessat(t, L.AT_FDCWD, t.arg(0), t.argInt(1), 0), args: "so" },
-  { nr: Sys.faccessat, fn: (t) => faccessat(t, t.argInt(0), t.arg(1), t.argInt(2), 0), args: "fso" },
-  { nr: Sys.faccessat2, fn: (t) => faccessat(t, t.argInt(0), t.arg(1), t.argInt(2), t.argInt(3)), args: "fsox" },
-  { nr: Sys.readlink, fn: (t) => readlinkat(t, L.AT_FDCWD, t.arg(0), t.arg(1), t.argInt(2)), args: "spd" },
-  { nr: Sys.readlinkat, fn: (t) => readlinkat(t, t.argInt(0), t.arg(1), t.arg(2), t.argInt(3)), args: "fspd" },
+  {
+    nr: Sys.faccessat,
+    fn: (t) => faccessat(t, t.argInt(0), t.arg(1), t.argInt(2), 0),
+    args: "fso",
+  },
+  {
+    nr: Sys.faccessat2,
+    fn: (t) => faccessat(t, t.argInt(0), t.arg(1), t.argInt(2), t.argInt(3)),
+    args: "fsox",
+  },
+  {
+    nr: Sys.readlink,
+    fn: (t) => readlinkat(t, L.AT_FDCWD, t.arg(0), t.arg(1), t.argInt(2)),
+    args: "spd",
+  },
+  {
+    nr: Sys.readlinkat,
+    fn: (t) => readlinkat(t, t.argInt(0), t.arg(1), t.arg(2), t.argInt(3)),
+    args: "fspd",
+  },
   { nr: Sys.dup, fn: sysDup, args: "f" },
   { nr: Sys.dup2, fn: sysDup2, args: "ff" },
   { nr: Sys.dup3, fn: sysDup3, args: "ffx" },
@@ -987,7 +1114,13 @@ export const fsSyscalls: SyscallDef[] = [
   { nr: Sys.sendfile, fn: sysSendfile, args: "ffpu" },
   { nr: Sys.copy_file_range, fn: sysCopyFileRange, args: "fpfpux" },
   { nr: Sys.readahead, fn: sysReadahead, args: "fdu" },
-  { nr: Sys.fadvise64, fn: sysFadvise, status: Support.Stub, note: "advice accepted and ignored", args: "fddd" },
+  {
+    nr: Sys.fadvise64,
+    fn: sysFadvise,
+    status: Support.Stub,
+    note: "advice accepted and ignored",
+    args: "fddd",
+  },
 ];
 
 export { BLOCK, MNT_READONLY };

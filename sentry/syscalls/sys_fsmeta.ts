@@ -32,12 +32,11 @@ import {
   type Timespec,
   tsFromNs,
 } from "../vfs/inode.ts";
-import { MNT_NOEXEC, MNT_NOSUID, MNT_NODEV, MNT_READONLY, type VfsPath } from "../vfs/mount.ts";
+import { MNT_NODEV, MNT_NOEXEC, MNT_NOSUID, MNT_READONLY, type VfsPath } from "../vfs/mount.ts";
 import { permission } from "../vfs/resolve.ts";
 import {
   applyUmask,
   CAP_CHOWN,
-  CAP_FOWNER,
   CAP_FSETID,
   CAP_MKNOD,
   inGroup,
@@ -89,11 +88,20 @@ function mkdirat(t: Task, dirfd: number, pathAddr: number, mode: number): number
 
 /** mknod: also what bind() of a unix socket uses to make its file (S_IFSOCK); returns the
  * new inode (and its path) or -errno. */
-export function mknodAt(t: Task, dirfd: number, path: string, mode: number, rdev: number): VfsPath | number {
+export function mknodAt(
+  t: Task,
+  dirfd: number,
+  path: string,
+  mode: number,
+  rdev: number,
+): VfsPath | number {
   let fmt = mode & L.S_IFMT;
   if (fmt === 0) fmt = L.S_IFREG;
   if (fmt === L.S_IFDIR) return -E.EPERM;
-  if (fmt !== L.S_IFREG && fmt !== L.S_IFIFO && fmt !== L.S_IFSOCK && fmt !== L.S_IFCHR && fmt !== L.S_IFBLK) {
+  if (
+    fmt !== L.S_IFREG && fmt !== L.S_IFIFO && fmt !== L.S_IFSOCK && fmt !== L.S_IFCHR &&
+    fmt !== L.S_IFBLK
+  ) {
     return -E.EINVAL;
   }
   const pr = parentAt(t, dirfd, path);
@@ -146,14 +154,27 @@ function symlinkat(t: Task, targetAddr: number, dirfd: number, pathAddr: number)
   return 0;
 }
 
-function linkat(t: Task, olddirfd: number, oldAddr: number, newdirfd: number, newAddr: number, flags: number): number {
+function linkat(
+  t: Task,
+  olddirfd: number,
+  oldAddr: number,
+  newdirfd: number,
+  newAddr: number,
+  flags: number,
+): number {
   if (flags & ~(L.AT_SYMLINK_FOLLOW | L.AT_EMPTY_PATH)) return -E.EINVAL;
   const oldPath = readPath(t, oldAddr, (flags & L.AT_EMPTY_PATH) !== 0);
   if (typeof oldPath === "number") return oldPath;
   if (oldPath.length === 0 && !t.creds.hasCap(2 /* CAP_DAC_READ_SEARCH */)) return -E.ENOENT;
   const newPath = readPath(t, newAddr);
   if (typeof newPath === "number") return newPath;
-  const src = resolveAt(t, olddirfd, oldPath, { follow: (flags & L.AT_SYMLINK_FOLLOW) !== 0 }, true);
+  const src = resolveAt(
+    t,
+    olddirfd,
+    oldPath,
+    { follow: (flags & L.AT_SYMLINK_FOLLOW) !== 0 },
+    true,
+  );
   if (typeof src === "number") return src;
   const pr = parentAt(t, newdirfd, newPath);
   if (typeof pr === "number") return pr;
@@ -239,7 +260,14 @@ function doRmdir(t: Task, dirfd: number, path: string): number {
   return 0;
 }
 
-function renameat2(t: Task, olddirfd: number, oldAddr: number, newdirfd: number, newAddr: number, flags: number): number {
+function renameat2(
+  t: Task,
+  olddirfd: number,
+  oldAddr: number,
+  newdirfd: number,
+  newAddr: number,
+  flags: number,
+): number {
   if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT)) return -E.EINVAL;
   if ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE)) return -E.EINVAL;
   if (flags & RENAME_WHITEOUT) return -E.EINVAL;
@@ -258,16 +286,22 @@ function renameat2(t: Task, olddirfd: number, oldAddr: number, newdirfd: number,
   const src = child(op.dir, op.name);
   if (typeof src === "number") return src;
   const srcIsDir = src.inode.isDir();
-  if (!srcIsDir && (op.trailingSlash || np.trailingSlash) && !(flags & RENAME_EXCHANGE)) return -E.ENOTDIR;
+  if (!srcIsDir && (op.trailingSlash || np.trailingSlash) && !(flags & RENAME_EXCHANGE)) {
+    return -E.ENOTDIR;
+  }
   const dstOrErr = child(np.dir, np.name);
   if (typeof dstOrErr === "number" && dstOrErr !== -E.ENOENT) return dstOrErr;
   const dst = typeof dstOrErr === "number" ? null : dstOrErr;
   if ((flags & RENAME_NOREPLACE) && dst) return -E.EEXIST;
   if ((flags & RENAME_EXCHANGE) && !dst) return -E.ENOENT;
-  if (dst && (flags & RENAME_EXCHANGE) && !dst.inode.isDir() && (op.trailingSlash || np.trailingSlash)) return -E.ENOTDIR;
+  if (
+    dst && (flags & RENAME_EXCHANGE) && !dst.inode.isDir() && (op.trailingSlash || np.trailingSlash)
+  ) return -E.ENOTDIR;
   // Moving a directory into itself.
   if (srcIsDir && np.dir.dentry.isBelow(src)) return -E.EINVAL;
-  if (dst && dst.inode.isDir() && op.dir.dentry.isBelow(dst)) return flags & RENAME_EXCHANGE ? -E.EINVAL : -E.ENOTEMPTY;
+  if (dst && dst.inode.isDir() && op.dir.dentry.isBelow(dst)) {
+    return flags & RENAME_EXCHANGE ? -E.EINVAL : -E.ENOTEMPTY;
+  }
   if (dst === src || (dst && dst.inode === src.inode)) return 0;
   if (dst && !(flags & RENAME_EXCHANGE)) {
     if (srcIsDir && !dst.inode.isDir()) return -E.ENOTDIR;
@@ -325,7 +359,13 @@ interface Target {
   file: FileDescription | null;
 }
 
-function pathTarget(t: Task, dirfd: number, pathAddr: number, follow: boolean, emptyOk: boolean): Target | number {
+function pathTarget(
+  t: Task,
+  dirfd: number,
+  pathAddr: number,
+  follow: boolean,
+  emptyOk: boolean,
+): Target | number {
   const path = readPath(t, pathAddr, emptyOk);
   if (typeof path === "number") return path;
   if (path.length === 0 && dirfd !== L.AT_FDCWD) return fdTarget(t, dirfd, true);
@@ -355,7 +395,9 @@ function setMode(t: Task, x: Target, mode: number): number {
   if (readonlyTarget(x)) return -E.EROFS;
   if (x.inode.isSymlink()) return -E.EOPNOTSUPP;
   let m = mode & 0o7777;
-  if ((m & L.S_ISGID) && !inGroup(t, x.inode.attrs().gid) && !t.creds.hasCap(CAP_FSETID)) m &= ~L.S_ISGID;
+  if ((m & L.S_ISGID) && !inGroup(t, x.inode.attrs().gid) && !t.creds.hasCap(CAP_FSETID)) {
+    m &= ~L.S_ISGID;
+  }
   const rc = x.inode.setattr({ mode: m });
   if (rc < 0) return rc;
   changed(x, IN_ATTRIB);
@@ -373,7 +415,9 @@ function setOwner(t: Task, x: Target, uid: number, gid: number): number {
     return -E.EPERM;
   }
   if (gid !== NONE && gid !== st.gid) {
-    if (!t.creds.hasCap(CAP_CHOWN) && !(t.creds.fsuid === st.uid && inGroup(t, gid))) return -E.EPERM;
+    if (!t.creds.hasCap(CAP_CHOWN) && !(t.creds.fsuid === st.uid && inGroup(t, gid))) {
+      return -E.EPERM;
+    }
     a.gid = gid;
   } else if (gid !== NONE && t.creds.fsuid !== st.uid && !t.creds.hasCap(CAP_CHOWN)) {
     return -E.EPERM;
@@ -453,7 +497,13 @@ function sysUtimensat(t: Task): number {
     if (flags & L.AT_SYMLINK_NOFOLLOW) return -E.EINVAL;
     x = dirfd === L.AT_FDCWD ? -E.EFAULT : fdTarget(t, dirfd, false);
   } else {
-    x = pathTarget(t, dirfd, pathAddr, !(flags & L.AT_SYMLINK_NOFOLLOW), (flags & L.AT_EMPTY_PATH) !== 0);
+    x = pathTarget(
+      t,
+      dirfd,
+      pathAddr,
+      !(flags & L.AT_SYMLINK_NOFOLLOW),
+      (flags & L.AT_EMPTY_PATH) !== 0,
+    );
   }
   if (typeof x === "number") return x;
   return setTimes(t, x, times);
@@ -563,7 +613,12 @@ function sysSyncFileRange(t: Task): number {
 
 // ---- statfs ---------------------------------------------------------------------------
 
-const ST_RDONLY = 1, ST_NOSUID = 2, ST_NODEV = 4, ST_NOEXEC = 8, ST_VALID = 0x20, ST_RELATIME = 0x1000;
+const ST_RDONLY = 1,
+  ST_NOSUID = 2,
+  ST_NODEV = 4,
+  ST_NOEXEC = 8,
+  ST_VALID = 0x20,
+  ST_RELATIME = 0x1000;
 
 function encodeStatfs(s: StatFs, p: VfsPath): Uint8Array {
   const b = new Uint8Array(120);
@@ -607,7 +662,18 @@ function sysFstatfs(t: Task): number {
   if (!f) return -E.EBADF;
   if (!f.path) {
     // Pipes, sockets and other anonymous files.
-    const s: StatFs = { type: 0x50495045, bsize: 4096, blocks: 0, bfree: 0, bavail: 0, files: 0, ffree: 0, namelen: 255, frsize: 4096, flags: 0 };
+    const s: StatFs = {
+      type: 0x50495045,
+      bsize: 4096,
+      blocks: 0,
+      bfree: 0,
+      bavail: 0,
+      files: 0,
+      ffree: 0,
+      namelen: 255,
+      frsize: 4096,
+      flags: 0,
+    };
     const b = new Uint8Array(120);
     const dv = new DataView(b.buffer);
     dv.setUint32(0, s.type, true);
@@ -623,13 +689,29 @@ function sysFstatfs(t: Task): number {
 export const fsmetaSyscalls: SyscallDef[] = [
   { nr: Sys.mkdir, fn: (t) => mkdirat(t, L.AT_FDCWD, t.arg(0), t.argU32(1)), args: "so" },
   { nr: Sys.mkdirat, fn: (t) => mkdirat(t, t.argInt(0), t.arg(1), t.argU32(2)), args: "fso" },
-  { nr: Sys.mknod, fn: (t) => mknodat(t, L.AT_FDCWD, t.arg(0), t.argU32(1), t.argU32(2)), args: "sox" },
-  { nr: Sys.mknodat, fn: (t) => mknodat(t, t.argInt(0), t.arg(1), t.argU32(2), t.argU32(3)), args: "fsox" },
+  {
+    nr: Sys.mknod,
+    fn: (t) => mknodat(t, L.AT_FDCWD, t.arg(0), t.argU32(1), t.argU32(2)),
+    args: "sox",
+  },
+  {
+    nr: Sys.mknodat,
+    fn: (t) => mknodat(t, t.argInt(0), t.arg(1), t.argU32(2), t.argU32(3)),
+    args: "fsox",
+  },
   { nr: Sys.unlink, fn: (t) => unlinkat(t, L.AT_FDCWD, t.arg(0), 0), args: "s" },
   { nr: Sys.rmdir, fn: (t) => unlinkat(t, L.AT_FDCWD, t.arg(0), L.AT_REMOVEDIR), args: "s" },
   { nr: Sys.unlinkat, fn: (t) => unlinkat(t, t.argInt(0), t.arg(1), t.argInt(2)), args: "fsx" },
-  { nr: Sys.rename, fn: (t) => renameat2(t, L.AT_FDCWD, t.arg(0), L.AT_FDCWD, t.arg(1), 0), args: "ss" },
-  { nr: Sys.renameat, fn: (t) => renameat2(t, t.argInt(0), t.arg(1), t.argInt(2), t.arg(3), 0), args: "fsfs" },
+  {
+    nr: Sys.rename,
+    fn: (t) => renameat2(t, L.AT_FDCWD, t.arg(0), L.AT_FDCWD, t.arg(1), 0),
+    args: "ss",
+  },
+  {
+    nr: Sys.renameat,
+    fn: (t) => renameat2(t, t.argInt(0), t.arg(1), t.argInt(2), t.arg(3), 0),
+    args: "fsfs",
+  },
   {
     nr: Sys.renameat2,
     fn: (t) => renameat2(t, t.argInt(0), t.arg(1), t.argInt(2), t.arg(3), t.argU32(4)),
@@ -638,7 +720,11 @@ export const fsmetaSyscalls: SyscallDef[] = [
     args: "fsfsx",
   },
   { nr: Sys.link, fn: (t) => linkat(t, L.AT_FDCWD, t.arg(0), L.AT_FDCWD, t.arg(1), 0), args: "ss" },
-  { nr: Sys.linkat, fn: (t) => linkat(t, t.argInt(0), t.arg(1), t.argInt(2), t.arg(3), t.argInt(4)), args: "fsfsx" },
+  {
+    nr: Sys.linkat,
+    fn: (t) => linkat(t, t.argInt(0), t.arg(1), t.argInt(2), t.arg(3), t.argInt(4)),
+    args: "fsfsx",
+  },
   { nr: Sys.symlink, fn: (t) => symlinkat(t, t.arg(0), L.AT_FDCWD, t.arg(1)), args: "ss" },
   { nr: Sys.symlinkat, fn: (t) => symlinkat(t, t.arg(0), t.argInt(1), t.arg(2)), args: "sfs" },
   {
@@ -666,11 +752,17 @@ export const fsmetaSyscalls: SyscallDef[] = [
     args: "fso",
   },
   {
-    nr: 452 /* fchmodat2 */,
+    nr: 452, /* fchmodat2 */
     fn: (t) => {
       const flags = t.argInt(3);
       if (flags & ~(L.AT_SYMLINK_NOFOLLOW | L.AT_EMPTY_PATH)) return -E.EINVAL;
-      const x = pathTarget(t, t.argInt(0), t.arg(1), !(flags & L.AT_SYMLINK_NOFOLLOW), (flags & L.AT_EMPTY_PATH) !== 0);
+      const x = pathTarget(
+        t,
+        t.argInt(0),
+        t.arg(1),
+        !(flags & L.AT_SYMLINK_NOFOLLOW),
+        (flags & L.AT_EMPTY_PATH) !== 0,
+      );
       return typeof x === "number" ? x : setMode(t, x, t.argU32(2));
     },
     args: "fsox",
@@ -704,7 +796,13 @@ export const fsmetaSyscalls: SyscallDef[] = [
     fn: (t) => {
       const flags = t.argInt(4);
       if (flags & ~(L.AT_SYMLINK_NOFOLLOW | L.AT_EMPTY_PATH)) return -E.EINVAL;
-      const x = pathTarget(t, t.argInt(0), t.arg(1), !(flags & L.AT_SYMLINK_NOFOLLOW), (flags & L.AT_EMPTY_PATH) !== 0);
+      const x = pathTarget(
+        t,
+        t.argInt(0),
+        t.arg(1),
+        !(flags & L.AT_SYMLINK_NOFOLLOW),
+        (flags & L.AT_EMPTY_PATH) !== 0,
+      );
       return typeof x === "number" ? x : setOwner(t, x, t.argU32(2), t.argU32(3));
     },
     args: "fsddx",
@@ -724,7 +822,13 @@ export const fsmetaSyscalls: SyscallDef[] = [
     fn: (t) => (t.fdTable.get(t.argInt(0)) ? 0 : -E.EBADF),
     args: "f",
   },
-  { nr: Sys.sync_file_range, fn: sysSyncFileRange, status: Support.Stub, note: "nothing to write back", args: "fddx" },
+  {
+    nr: Sys.sync_file_range,
+    fn: sysSyncFileRange,
+    status: Support.Stub,
+    note: "nothing to write back",
+    args: "fddx",
+  },
   { nr: Sys.statfs, fn: sysStatfs, args: "sp" },
   { nr: Sys.fstatfs, fn: sysFstatfs, args: "fp" },
 ];

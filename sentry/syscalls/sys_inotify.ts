@@ -42,7 +42,12 @@ function eventSize(e: QueuedEvent): number {
 }
 
 class Watch implements FsWatch {
-  constructor(readonly owner: InotifyFile, readonly wd: number, public mask: number, readonly inode: Inode) {}
+  constructor(
+    readonly owner: InotifyFile,
+    readonly wd: number,
+    public mask: number,
+    readonly inode: Inode,
+  ) {}
 
   deliver(mask: number, cookie: number, name: string | null): void {
     const wanted = mask & this.mask & IN_ALL_EVENTS;
@@ -69,7 +74,10 @@ export class InotifyFile extends FileDescription {
 
   queue(e: QueuedEvent): void {
     const last = this.events[this.events.length - 1];
-    if (last && last.wd === e.wd && last.mask === e.mask && last.cookie === e.cookie && last.name === e.name) return;
+    if (
+      last && last.wd === e.wd && last.mask === e.mask && last.cookie === e.cookie &&
+      last.name === e.name
+    ) return;
     if (this.events.length >= MAX_QUEUED) {
       if (!this.overflowed) {
         this.overflowed = true;
@@ -135,7 +143,9 @@ export class InotifyFile extends FileDescription {
       dv.setUint32(4, e.mask >>> 0, true);
       dv.setUint32(8, e.cookie >>> 0, true);
       dv.setUint32(12, size - 16, true);
-      if (e.name !== null) for (let i = 0; i < e.name.length; i++) b[16 + i] = e.name.charCodeAt(i);
+      if (e.name !== null) {
+        for (let i = 0; i < e.name.length; i++) b[16 + i] = e.name.charCodeAt(i);
+      }
       parts.push(b);
       total += size;
       this.events.shift();
@@ -161,8 +171,19 @@ export class InotifyFile extends FileDescription {
 
   override stat(): Stat | number {
     return {
-      dev: 0, ino: 0, mode: 0o600, nlink: 1, uid: 0, gid: 0, rdev: 0, size: 0, blksize: 4096,
-      blocks: 0, atimeNs: 0, mtimeNs: 0, ctimeNs: 0,
+      dev: 0,
+      ino: 0,
+      mode: 0o600,
+      nlink: 1,
+      uid: 0,
+      gid: 0,
+      rdev: 0,
+      size: 0,
+      blksize: 4096,
+      blocks: 0,
+      atimeNs: 0,
+      mtimeNs: 0,
+      ctimeNs: 0,
     };
   }
 

@@ -32,7 +32,10 @@ closeHooks.push((table: FdTable, f: FileDescription) => {
 const MAX_OFF = Number.MAX_SAFE_INTEGER;
 
 /** Decodes a struct flock into a range; -errno for a bad one. */
-function decodeFlock(f: FileDescription, b: Uint8Array): { type: number; start: number; end: number; pid: number } | number {
+function decodeFlock(
+  f: FileDescription,
+  b: Uint8Array,
+): { type: number; start: number; end: number; pid: number } | number {
   const dv = new DataView(b.buffer, b.byteOffset, 32);
   const type = dv.getInt16(0, true);
   const whence = dv.getInt16(2, true);
@@ -86,11 +89,20 @@ export function fcntlLock(t: Task, f: FileDescription, cmd: number, arg: number)
   const ofd = cmd === L.F_OFD_GETLK || cmd === L.F_OFD_SETLK || cmd === L.F_OFD_SETLKW;
   if (ofd && r.pid !== 0) return -E.EINVAL;
   const owner: object = ofd ? f : t.fdTable;
-  const want: RecordLock = { type: r.type, start: r.start, end: r.end, owner, pid: ofd ? -1 : t.tg.tgid, ofd };
+  const want: RecordLock = {
+    type: r.type,
+    start: r.start,
+    end: r.end,
+    owner,
+    pid: ofd ? -1 : t.tg.tgid,
+    ofd,
+  };
   if (cmd === L.F_GETLK || cmd === L.F_OFD_GETLK) {
     if (r.type === F_UNLCK) return -E.EINVAL;
     const h = testLock(f.inode, want);
-    const out = h ? encodeFlock(h.type, h.start, h.end, h.pid) : encodeFlock(F_UNLCK, r.start, r.end, r.pid);
+    const out = h
+      ? encodeFlock(h.type, h.start, h.end, h.pid)
+      : encodeFlock(F_UNLCK, r.start, r.end, r.pid);
     if (!h) {
       // Linux leaves the rest as the caller gave it and sets only l_type.
       out.set(b.subarray(2, 32), 2);

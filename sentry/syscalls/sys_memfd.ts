@@ -4,7 +4,15 @@ import { E } from "../abi/errno.ts";
 import * as L from "../abi/linux.ts";
 import { Sys } from "../abi/sysno.ts";
 import type { Task } from "../kernel/task.ts";
-import { F_SEAL_FUTURE_WRITE, F_SEAL_GROW, F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_WRITE, MemReg, TmpFS } from "../fs/tmpfs/tmpfs.ts";
+import {
+  F_SEAL_FUTURE_WRITE,
+  F_SEAL_GROW,
+  F_SEAL_SEAL,
+  F_SEAL_SHRINK,
+  F_SEAL_WRITE,
+  MemReg,
+  TmpFS,
+} from "../fs/tmpfs/tmpfs.ts";
 import type { FileDescription } from "../vfs/file.ts";
 import { Dentry } from "../vfs/inode.ts";
 import { Mount } from "../vfs/mount.ts";
@@ -17,7 +25,8 @@ const MFD_HUGETLB = 0x4;
 const MFD_NOEXEC_SEAL = 0x8;
 const MFD_EXEC = 0x10;
 const F_SEAL_EXEC = 0x20;
-const ALL_SEALS = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE | F_SEAL_EXEC;
+const ALL_SEALS = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE |
+  F_SEAL_EXEC;
 const MFD_NAME_MAX = 249;
 
 /** The memfd filesystem of a kernel (one per sandbox), and its mount (never attached to
@@ -37,7 +46,10 @@ function memfdMount(t: Task): { fs: TmpFS; mount: Mount } {
 
 function sysMemfdCreate(t: Task): number {
   const flags = t.argU32(1);
-  if (flags & ~(MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB | MFD_NOEXEC_SEAL | MFD_EXEC | 0xfc000000)) return -E.EINVAL;
+  if (
+    flags &
+    ~(MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB | MFD_NOEXEC_SEAL | MFD_EXEC | 0xfc000000)
+  ) return -E.EINVAL;
   if (flags & MFD_HUGETLB) return -E.EINVAL;
   if ((flags & MFD_NOEXEC_SEAL) && (flags & MFD_EXEC)) return -E.EINVAL;
   const name = t.mm.readCString(t.arg(0), MFD_NAME_MAX + 1);

@@ -155,9 +155,27 @@ function sysRemovexattr(t: Task, kind: "path" | "lpath" | "fd"): number {
 const NOTE = "user, trusted and security namespaces; no POSIX ACLs (system.*: EOPNOTSUPP)";
 
 export const xattrSyscalls: SyscallDef[] = [
-  { nr: Sys.setxattr, fn: (t) => sysSetxattr(t, "path"), status: Support.Partial, note: NOTE, args: "sspux" },
-  { nr: Sys.lsetxattr, fn: (t) => sysSetxattr(t, "lpath"), status: Support.Partial, note: NOTE, args: "sspux" },
-  { nr: Sys.fsetxattr, fn: (t) => sysSetxattr(t, "fd"), status: Support.Partial, note: NOTE, args: "fspux" },
+  {
+    nr: Sys.setxattr,
+    fn: (t) => sysSetxattr(t, "path"),
+    status: Support.Partial,
+    note: NOTE,
+    args: "sspux",
+  },
+  {
+    nr: Sys.lsetxattr,
+    fn: (t) => sysSetxattr(t, "lpath"),
+    status: Support.Partial,
+    note: NOTE,
+    args: "sspux",
+  },
+  {
+    nr: Sys.fsetxattr,
+    fn: (t) => sysSetxattr(t, "fd"),
+    status: Support.Partial,
+    note: NOTE,
+    args: "fspux",
+  },
   { nr: Sys.getxattr, fn: (t) => sysGetxattr(t, "path"), args: "sspu" },
   { nr: Sys.lgetxattr, fn: (t) => sysGetxattr(t, "lpath"), args: "sspu" },
   { nr: Sys.fgetxattr, fn: (t) => sysGetxattr(t, "fd"), args: "fspu" },

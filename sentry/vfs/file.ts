@@ -1,7 +1,16 @@
 // Open file descriptions: what a file descriptor refers to. Shared by dup() and fork(), so
 // the offset and status flags live here.
 import { E } from "../abi/errno.ts";
-import { O_ACCMODE, O_APPEND, O_NONBLOCK, O_RDONLY, O_RDWR, O_WRONLY, POLLIN, POLLOUT } from "../abi/linux.ts";
+import {
+  O_ACCMODE,
+  O_APPEND,
+  O_NONBLOCK,
+  O_RDONLY,
+  O_RDWR,
+  O_WRONLY,
+  POLLIN,
+  POLLOUT,
+} from "../abi/linux.ts";
 import type { Mappable } from "../mm/objects.ts";
 import { WaitQueue } from "../util/waitqueue.ts";
 import type { DirEntry, Inode, Stat } from "./inode.ts";

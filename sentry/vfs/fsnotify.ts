@@ -78,7 +78,13 @@ export function inodeEvent(inode: Inode, mask: number, cookie = 0): void {
 }
 
 /** An event about entry `name` of directory `dir` (whose subject is `subject`). */
-export function childEvent(dir: Inode, name: string, subject: Inode | null, mask: number, cookie = 0): void {
+export function childEvent(
+  dir: Inode,
+  name: string,
+  subject: Inode | null,
+  mask: number,
+  cookie = 0,
+): void {
   if (watchCount === 0) return;
   const set = watches.get(dir.identity());
   if (!set) return;
@@ -91,7 +97,9 @@ export function childEvent(dir: Inode, name: string, subject: Inode | null, mask
 export function fileEvent(path: VfsPath | null, inode: Inode | null, mask: number): void {
   if (watchCount === 0 || !inode) return;
   const d = path?.dentry;
-  if (d && d.parent && !d.deleted && path!.mount.root !== d) childEvent(d.parent.inode, d.name, inode, mask);
+  if (d && d.parent && !d.deleted && path!.mount.root !== d) {
+    childEvent(d.parent.inode, d.name, inode, mask);
+  }
   inodeEvent(inode, mask);
 }
 

@@ -116,8 +116,16 @@ export abstract class FileSystem {
   dentryCache = true;
   statfs(): StatFs {
     return {
-      type: 0x01021994, bsize: 4096, blocks: 0, bfree: 0, bavail: 0, files: 0, ffree: 0,
-      namelen: 255, frsize: 4096, flags: 0,
+      type: 0x01021994,
+      bsize: 4096,
+      blocks: 0,
+      bfree: 0,
+      bavail: 0,
+      files: 0,
+      ffree: 0,
+      namelen: 255,
+      frsize: 4096,
+      flags: 0,
     };
   }
 }
@@ -241,7 +249,11 @@ export abstract class Inode {
   /** Opens the inode. `path` is how it was reached (for /proc/pid/fd and fstat); `task` is
    * the opening task (kernel Task; special files may block it). The VFS has checked
    * permissions; O_TRUNC is applied by the VFS through setattr. */
-  abstract open(flags: number, path: import("./mount.ts").VfsPath, task?: unknown): FileDescription | number;
+  abstract open(
+    flags: number,
+    path: import("./mount.ts").VfsPath,
+    task?: unknown,
+  ): FileDescription | number;
   setattr(_a: SetAttr): number {
     return -E.EPERM;
   }
@@ -346,7 +358,8 @@ export class Dentry {
 
   /** Is this dentry `other` or below it? */
   isBelow(other: Dentry): boolean {
-    for (let d: Dentry | null = this; d; d = d.parent) if (d === other) return true;
+    if (this === other) return true;
+    for (let d = this.parent; d; d = d.parent) if (d === other) return true;
     return false;
   }
 }

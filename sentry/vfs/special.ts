@@ -21,7 +21,12 @@ import type { FileDescription } from "./file.ts";
 import type { Inode } from "./inode.ts";
 import type { VfsPath } from "./mount.ts";
 
-export type FifoOpener = (inode: Inode, flags: number, path: VfsPath, task: unknown) => FileDescription | number;
+export type FifoOpener = (
+  inode: Inode,
+  flags: number,
+  path: VfsPath,
+  task: unknown,
+) => FileDescription | number;
 export type DeviceOpener = (
   rdev: number,
   isBlock: boolean,
@@ -36,7 +41,12 @@ export const special: { openFifo: FifoOpener | null; openDevice: DeviceOpener | 
 };
 
 /** What a filesystem's open() does for a FIFO. */
-export function openFifo(inode: Inode, flags: number, path: VfsPath, task: unknown): FileDescription | number {
+export function openFifo(
+  inode: Inode,
+  flags: number,
+  path: VfsPath,
+  task: unknown,
+): FileDescription | number {
   return special.openFifo ? special.openFifo(inode, flags, path, task) : -E.ENXIO;
 }
 

@@ -30,9 +30,15 @@ Deno.test("fs fuzz: hostile file syscalls leave the sentry alive and the host tr
       assert(bugs.length === 0, `seed ${seed}: internal errors:\n${bugs.join("\n")}`);
       // The fuzzer may crash itself (it scribbles on its own memory); the sandbox must
       // have run it, not refused it.
-      assert(!r.stderr.includes("refusing to run"), `seed ${seed}: not on the overlay: ${r.stderr}`);
+      assert(
+        !r.stderr.includes("refusing to run"),
+        `seed ${seed}: not on the overlay: ${r.stderr}`,
+      );
       const after = await treeDigest(dir);
-      assert(before === after, `seed ${seed}: the host tree changed:\n${digestDiff(before, after)}`);
+      assert(
+        before === after,
+        `seed ${seed}: the host tree changed:\n${digestDiff(before, after)}`,
+      );
     }
   } finally {
     Deno.removeSync(dir, { recursive: true });

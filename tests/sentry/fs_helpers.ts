@@ -16,7 +16,8 @@ export function assert(condition: unknown, message: string): asserts condition {
 
 export function assertEquals<T>(actual: T, expected: T, what: string): void {
   if (actual !== expected) {
-    const show = (v: unknown) => typeof v === "object" && v !== null ? `a ${v.constructor?.name}` : JSON.stringify(v);
+    const show = (v: unknown) =>
+      typeof v === "object" && v !== null ? `a ${v.constructor?.name}` : JSON.stringify(v);
     throw new Error(`${what}:\n  expected ${show(expected)}\n  got      ${show(actual)}`);
   }
 }
@@ -24,7 +25,8 @@ export function assertEquals<T>(actual: T, expected: T, what: string): void {
 /** Runs `cordon do [doArgs] -- argv` and waits for it (killed after timeoutMs). */
 export async function cordonDo(
   argv: string[],
-  opts: { doArgs?: string[]; stdin?: string; cwd?: string; timeoutMs?: number; platform?: string } = {},
+  opts: { doArgs?: string[]; stdin?: string; cwd?: string; timeoutMs?: number; platform?: string } =
+    {},
 ): Promise<RunResult> {
   const args = ["do", "--platform", opts.platform ?? "trap", ...(opts.doArgs ?? []), "--", ...argv];
   const child = new Deno.Command(CORDON, {
@@ -46,10 +48,16 @@ export async function cordonDo(
 }
 
 /** Runs a bash script in the sandbox; fails with its output if it does not exit 0. */
-export async function sandboxBash(script: string, doArgs: string[] = [], platform = "trap"): Promise<string> {
+export async function sandboxBash(
+  script: string,
+  doArgs: string[] = [],
+  platform = "trap",
+): Promise<string> {
   const r = await cordonDo(["/bin/bash", "-e", "-c", script], { doArgs, platform });
   if (r.code !== 0) {
-    throw new Error(`sandboxed script exited ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+    throw new Error(
+      `sandboxed script exited ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`,
+    );
   }
   return r.stdout;
 }

@@ -1,7 +1,14 @@
 // Mounts of `cordon do`: writable volumes write through to the host (and only there),
 // read-only volumes refuse, missing mount points are made in the overlay (never on the
 // host), file volumes, and the size limits of the overlay's upper layer and of /tmp.
-import { assert, assertEquals, cordonDo, digestDiff, scratchDir, treeDigest } from "./fs_helpers.ts";
+import {
+  assert,
+  assertEquals,
+  cordonDo,
+  digestDiff,
+  scratchDir,
+  treeDigest,
+} from "./fs_helpers.ts";
 
 function exists(path: string): boolean {
   try {
@@ -18,7 +25,11 @@ Deno.test("mounts: a writable volume writes through to the host", async () => {
   Deno.mkdirSync(`${vol}/gone`);
   Deno.writeTextFileSync(`${vol}/gone/f`, "f\n");
   try {
-    const r = await cordonDo(["/bin/bash", "-e", "-c", `
+    const r = await cordonDo([
+      "/bin/bash",
+      "-e",
+      "-c",
+      `
       cd /data
       echo new > new.txt
       mkdir -p d/e && echo deep > d/e/deep.txt
@@ -31,15 +42,24 @@ Deno.test("mounts: a writable volume writes through to the host", async () => {
       touch -d '2002-02-02 02:02:02 UTC' renamed.txt
       python3 -c 'import os; os.setxattr("renamed.txt", "user.k", b"v")'
       ls -A | sort | tr '\\n' ' '
-    `], { doArgs: ["--volume", `${vol}:/data`] });
+    `,
+    ], { doArgs: ["--volume", `${vol}:/data`] });
     assertEquals(r.code, 0, `exit (stderr: ${r.stderr})`);
     assertEquals(r.stdout, "d fifo hard new.txt renamed.txt sym ", "listing inside");
     assertEquals(Deno.readTextFileSync(`${vol}/new.txt`), "ne", "truncated through the volume");
     assertEquals(Deno.readTextFileSync(`${vol}/d/e/deep.txt`), "deep\n", "nested file");
     assertEquals(Deno.readLinkSync(`${vol}/sym`), "new.txt", "symlink");
-    assertEquals(Deno.statSync(`${vol}/hard`).ino, Deno.statSync(`${vol}/new.txt`).ino, "hard link");
+    assertEquals(
+      Deno.statSync(`${vol}/hard`).ino,
+      Deno.statSync(`${vol}/new.txt`).ino,
+      "hard link",
+    );
     assertEquals((Deno.statSync(`${vol}/renamed.txt`).mode ?? 0) & 0o777, 0o600, "chmod");
-    assertEquals(Deno.statSync(`${vol}/renamed.txt`).mtime?.toISOString(), "2002-02-02T02:02:02.000Z", "mtime");
+    assertEquals(
+      Deno.statSync(`${vol}/renamed.txt`).mtime?.toISOString(),
+      "2002-02-02T02:02:02.000Z",
+      "mtime",
+    );
     assert(!exists(`${vol}/old.txt`) && !exists(`${vol}/gone`), "removed names");
     assert(Deno.lstatSync(`${vol}/fifo`).isFifo, "FIFO made on the host");
     const x = await new Deno.Command("/usr/bin/python3", {
@@ -56,7 +76,9 @@ Deno.test("mounts: the host changes a volume under a running sandbox", async () 
   Deno.writeTextFileSync(`${vol}/a`, "first\n");
   try {
     const child = new Deno.Command("/usr/bin/python3", {
-      args: ["-c", `
+      args: [
+        "-c",
+        `
 import os, time
 end = time.time() + 60
 while not os.path.exists("${vol}/ready") and time.time() < end: time.sleep(0.01)
@@ -64,18 +86,27 @@ os.remove("${vol}/a")
 with open("${vol}/b", "w") as f: f.write("second\\n")
 os.mkdir("${vol}/dir")
 open("${vol}/go", "w").close()
-`],
+`,
+      ],
     }).spawn();
-    const r = await cordonDo(["/bin/sh", "-c", `
+    const r = await cordonDo([
+      "/bin/sh",
+      "-c",
+      `
       cat /v/a; ls /v | tr '\\n' ' '; echo
       : > /v/ready
       while [ ! -e /v/go ]; do sleep 0.01; done
       cat /v/a 2>/dev/null || echo "a is gone"
       cat /v/b; ls /v | tr '\\n' ' '; echo
-    `], { doArgs: ["--volume", `${vol}:/v`] });
+    `,
+    ], { doArgs: ["--volume", `${vol}:/v`] });
     await child.status;
     assertEquals(r.code, 0, `exit (stderr: ${r.stderr})`);
-    assertEquals(r.stdout, "first\na \na is gone\nsecond\nb dir go ready \n", "what the sandbox saw");
+    assertEquals(
+      r.stdout,
+      "first\na \na is gone\nsecond\nb dir go ready \n",
+      "what the sandbox saw",
+    );
   } finally {
     Deno.removeSync(vol, { recursive: true });
   }
@@ -86,15 +117,23 @@ Deno.test("mounts: a read-only volume refuses writes", async () => {
   Deno.writeTextFileSync(`${vol}/f`, "keep\n");
   const before = await treeDigest(vol);
   try {
-    const r = await cordonDo(["/bin/sh", "-c", `
+    const r = await cordonDo([
+      "/bin/sh",
+      "-c",
+      `
       echo x > /ro/f 2>&1 | head -0; echo x 2>/dev/null > /ro/f || echo write refused
       rm /ro/f 2>/dev/null || echo unlink refused
       mkdir /ro/d 2>/dev/null || echo mkdir refused
       touch /ro/f 2>/dev/null || echo touch refused
       cat /ro/f
-    `], { doArgs: ["--volume", `${vol}:/ro:ro`] });
+    `,
+    ], { doArgs: ["--volume", `${vol}:/ro:ro`] });
     assertEquals(r.code, 0, `exit (stderr: ${r.stderr})`);
-    assertEquals(r.stdout, "write refused\nunlink refused\nmkdir refused\ntouch refused\nkeep\n", "output");
+    assertEquals(
+      r.stdout,
+      "write refused\nunlink refused\nmkdir refused\ntouch refused\nkeep\n",
+      "output",
+    );
     const after = await treeDigest(vol);
     assert(before === after, `the read-only volume changed:\n${digestDiff(before, after)}`);
   } finally {
@@ -108,9 +147,15 @@ Deno.test("mounts: missing mount points are made in the overlay; file volumes", 
   Deno.writeTextFileSync(file, "setting=1\n");
   const top = `/cordon-mount-test-${Date.now()}`;
   try {
-    const r = await cordonDo(["/bin/sh", "-c", `
+    const r = await cordonDo([
+      "/bin/sh",
+      "-c",
+      `
       ls ${top}/a/b; cat /etc/cordon-single.conf; echo setting=2 > /etc/cordon-single.conf
-    `], { doArgs: ["--volume", `${vol}:${top}/a/b`, "--volume", `${file}:/etc/cordon-single.conf`] });
+    `,
+    ], {
+      doArgs: ["--volume", `${vol}:${top}/a/b`, "--volume", `${file}:/etc/cordon-single.conf`],
+    });
     assertEquals(r.code, 0, `exit (stderr: ${r.stderr})`);
     assertEquals(r.stdout, "single.conf\nsetting=1\n", "output");
     assert(!exists(top), `${top} was made on the host`);
@@ -122,12 +167,16 @@ Deno.test("mounts: missing mount points are made in the overlay; file volumes", 
 });
 
 Deno.test("mounts: the overlay and /tmp are limited (ENOSPC), and the sandbox goes on", async () => {
-  const r = await cordonDo(["/bin/sh", "-c", `
+  const r = await cordonDo([
+    "/bin/sh",
+    "-c",
+    `
     dd if=/dev/zero of=/big bs=1M count=200 2>&1 | grep -c 'No space left'
     rm /big; echo small > /small && cat /small
     dd if=/dev/zero of=/tmp/big bs=1M count=200 2>&1 | grep -c 'No space left'
     rm /tmp/big; echo again > /tmp/small && cat /tmp/small
-  `], { doArgs: ["--memory", "64m"] });
+  `,
+  ], { doArgs: ["--memory", "64m"] });
   assertEquals(r.code, 0, `exit (stderr: ${r.stderr})`);
   assertEquals(r.stdout, "1\nsmall\n1\nagain\n", "output");
 });

@@ -59,7 +59,11 @@ EOF
       echo data > /tmp/in-tmp; cat /tmp/in-tmp
       echo changed > alpha.txt; cat alpha.txt link
     `);
-    assertEquals(out, "one\ntwo\nvia-fd3\nhere 3\nerr\nnoclobber works\ndata\nchanged\nchanged\n", "output");
+    assertEquals(
+      out,
+      "one\ntwo\nvia-fd3\nhere 3\nerr\nnoclobber works\ndata\nchanged\nchanged\n",
+      "output",
+    );
     assert(!Deno.statSync(dir).isFile, "dir");
   });
 });
@@ -175,12 +179,16 @@ print(os.path.exists(os.path.join(base, "sub")))
 Deno.test("fs tools: apt-get dry run; writes to / stay in the sandbox", async () => {
   const marker = `/etc/cordon-fs-test-${Date.now()}`;
   const hostnameBefore = Deno.readTextFileSync("/etc/hostname");
-  const r = await cordonDo(["/bin/bash", "-c", `
+  const r = await cordonDo([
+    "/bin/bash",
+    "-c",
+    `
     apt-get -s install hello | grep -c '^Inst hello'
     echo inside > ${marker}; cat ${marker}
     echo replaced > /etc/hostname; cat /etc/hostname
     rm -rf /usr/share/doc; ls /usr/share/doc 2>&1 | grep -c 'No such'
-  `]);
+  `,
+  ]);
   assertEquals(r.code, 0, `exit status (stderr: ${r.stderr})`);
   assertEquals(r.stdout, "1\ninside\nreplaced\n1\n", "output");
   let exists = true;

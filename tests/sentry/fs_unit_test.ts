@@ -203,11 +203,22 @@ Deno.test("resolution: 40 symlinks, loops, .. at the root, scoped lookups", () =
   assert(ok("../../../d/f"), ".. stops at the root");
   assertEquals(r.resolve(root, "d/f/", { follow: true }), -E.ENOTDIR, "trailing slash on a file");
   const dpath = r.resolve(root, "d", { follow: true }) as VfsPath;
-  assertEquals(r.resolve(dpath, "../d/f", { follow: true, beneath: true }), -E.EXDEV, "beneath: ..");
-  assertEquals(r.resolve(dpath, "/d/f", { follow: true, beneath: true }), -E.EXDEV, "beneath: absolute");
+  assertEquals(
+    r.resolve(dpath, "../d/f", { follow: true, beneath: true }),
+    -E.EXDEV,
+    "beneath: ..",
+  );
+  assertEquals(
+    r.resolve(dpath, "/d/f", { follow: true, beneath: true }),
+    -E.EXDEV,
+    "beneath: absolute",
+  );
   assertEquals(r.resolve(root, "abs", { follow: true, noSymlinks: true }), -E.ELOOP, "no symlinks");
   const inRoot = r.resolve(dpath, "../../f", { follow: true, inRoot: true });
-  assert(typeof inRoot !== "number" && inRoot.dentry.name === "f", "in root: .. clamps at the start");
+  assert(
+    typeof inRoot !== "number" && inRoot.dentry.name === "f",
+    "in root: .. clamps at the start",
+  );
 });
 
 Deno.test("record locks: conflicts, splitting and merging", () => {
@@ -218,7 +229,11 @@ Deno.test("record locks: conflicts, splitting and merging", () => {
     setLock(f, { type, start, end, owner, pid: owner === p1 ? 1 : 2, ofd: false });
   assertEquals(lock(p1, F_WRLCK, 0, 99), 0, "p1 write-locks 0-99");
   assertEquals(lock(p1, F_UNLCK, 40, 59), 0, "p1 unlocks the middle");
-  assertEquals(testLock(f, { type: F_WRLCK, start: 50, end: 50, owner: p2, pid: 2, ofd: false }), null, "the middle is free");
+  assertEquals(
+    testLock(f, { type: F_WRLCK, start: 50, end: 50, owner: p2, pid: 2, ofd: false }),
+    null,
+    "the middle is free",
+  );
   const held = testLock(f, { type: F_RDLCK, start: 30, end: 45, owner: p2, pid: 2, ofd: false });
   assert(held !== null && held.start === 0 && held.end === 39, "the first piece conflicts");
   assertEquals(lock(p2, F_RDLCK, 40, 59), 0, "p2 read-locks the gap");

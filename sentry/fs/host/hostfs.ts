@@ -180,8 +180,15 @@ export class HostFS extends FileSystem {
     const g = (o: number) => dv.getUint32(o, true) + dv.getUint32(o + 4, true) * 4294967296;
     if (rc < 0) return super.statfs();
     return {
-      type: g(0), bsize: g(8), blocks: g(16), bfree: g(24), bavail: g(32), files: g(40),
-      ffree: g(48), namelen: g(64), frsize: g(72),
+      type: g(0),
+      bsize: g(8),
+      blocks: g(16),
+      bfree: g(24),
+      bavail: g(32),
+      files: g(40),
+      ffree: g(48),
+      namelen: g(64),
+      frsize: g(72),
       flags: g(80) | (this.readonly ? 1 : 0),
     };
   }
@@ -272,7 +279,11 @@ export class HostInode extends Inode {
 
   stat(): Stat {
     if (!this.fs.dentryCache) {
-      const st = this.fd >= 0 && this.isDir() ? hostStat(this.fd, null) : this.parent ? this.hostStatByName() : hostStat(this.fd, null);
+      const st = this.fd >= 0 && this.isDir()
+        ? hostStat(this.fd, null)
+        : this.parent
+        ? this.hostStatByName()
+        : hostStat(this.fd, null);
       if (typeof st !== "number" && sameFile(st, this.st)) this.st = st;
     }
     return this.st;
@@ -348,7 +359,10 @@ export class HostInode extends Inode {
   }
 
   private makeChild(name: string, st: Stat, fd: number): Inode {
-    if ((st.mode & L.S_IFMT) === L.S_IFDIR && st.dev !== this.st.dev && DENIED_FS_MAGIC.has(fsMagic(fd))) {
+    if (
+      (st.mode & L.S_IFMT) === L.S_IFDIR && st.dev !== this.st.dev &&
+      DENIED_FS_MAGIC.has(fsMagic(fd))
+    ) {
       host().sb_h_close(fd);
       return new HiddenDirInode(this.fs, st);
     }
@@ -405,7 +419,12 @@ export class HostInode extends Inode {
   override readdir(): DirEntry[] | number {
     const dfd = this.dirFd();
     if (dfd < 0) return dfd;
-    const fd = host().sb_h_openat(dfd, binaryToCString("."), L.O_RDONLY | L.O_DIRECTORY | L.O_NOFOLLOW, 0);
+    const fd = host().sb_h_openat(
+      dfd,
+      binaryToCString("."),
+      L.O_RDONLY | L.O_DIRECTORY | L.O_NOFOLLOW,
+      0,
+    );
     if (fd < 0) return fd;
     const out: DirEntry[] = [];
     const buf = direntBuf, dv = direntView;
@@ -559,7 +578,12 @@ export class HostInode extends Inode {
 
   /** After creating `name` in this directory: sets owner and exact mode (the sentry's own
    * umask must not apply) on an fd of the new file, and returns its inode. */
-  private finishCreate(name: string, fd: number, mode: number | null, owner: Owner): Inode | number {
+  private finishCreate(
+    name: string,
+    fd: number,
+    mode: number | null,
+    owner: Owner,
+  ): Inode | number {
     const h = host();
     if (mode !== null) h.sb_h_fchmod_fd(fd, mode & 0o7777);
     if (owner.uid !== h.sb_h_getuid() || owner.gid !== h.sb_h_getgid()) {
@@ -585,7 +609,12 @@ export class HostInode extends Inode {
   override create(name: string, mode: number, owner: Owner): Inode | number {
     const dfd = this.writableDirFd();
     if (dfd < 0) return dfd;
-    const fd = host().sb_h_openat(dfd, binaryToCString(name), L.O_CREAT | L.O_EXCL | L.O_WRONLY | L.O_NOFOLLOW, mode & 0o7777);
+    const fd = host().sb_h_openat(
+      dfd,
+      binaryToCString(name),
+      L.O_CREAT | L.O_EXCL | L.O_WRONLY | L.O_NOFOLLOW,
+      mode & 0o7777,
+    );
     if (fd < 0) return fd;
     return this.finishCreate(name, fd, mode, owner);
   }
@@ -665,7 +694,13 @@ export class HostInode extends Inode {
     if (!(newDir instanceof HostInode) || newDir.fs !== this.fs) return -E.EXDEV;
     const nfd = newDir.writableDirFd();
     if (nfd < 0) return nfd;
-    return host().sb_h_renameat2(dfd, binaryToCString(oldName), nfd, binaryToCString(newName), flags);
+    return host().sb_h_renameat2(
+      dfd,
+      binaryToCString(oldName),
+      nfd,
+      binaryToCString(newName),
+      flags,
+    );
   }
 
   // ---- extended attributes ----
@@ -698,7 +733,9 @@ export class HostInode extends Inode {
     if (this.fs.readonly) return -E.EROFS;
     const ok = this.xattrFd();
     if (ok < 0) return ok;
-    return this.withPathFd((fd) => host().sb_h_fdsetxattr(fd, binaryToCString(name), value, value.length, flags));
+    return this.withPathFd((fd) =>
+      host().sb_h_fdsetxattr(fd, binaryToCString(name), value, value.length, flags)
+    );
   }
 
   override listxattr(): string[] | number {
@@ -775,7 +812,6 @@ const direntView = new DataView(direntBuf.buffer);
 let iovBuf = new Float64Array(128);
 
 export class HostRegularFile extends FileDescription {
-
   constructor(
     flags: number,
     path: VfsPath,

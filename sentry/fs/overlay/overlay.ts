@@ -22,7 +22,16 @@ import type { FileDescription } from "../../vfs/file.ts";
 import { type DirEntry, type Inode, type Stat, type StatFs, tsFromNs } from "../../vfs/inode.ts";
 import type { VfsPath } from "../../vfs/mount.ts";
 import { HostInode } from "../host/hostfs.ts";
-import { MemDir, MemInode, MemReg, MemSpecial, MemSymlink, TmpFS, type TmpfsOptions, WHITEOUT } from "../tmpfs/tmpfs.ts";
+import {
+  MemDir,
+  MemInode,
+  MemReg,
+  MemSpecial,
+  MemSymlink,
+  TmpFS,
+  type TmpfsOptions,
+  WHITEOUT,
+} from "../tmpfs/tmpfs.ts";
 
 export const OVERLAYFS_SUPER_MAGIC = 0x794c7630;
 /** New upper inodes are numbered from here, clear of the lower layer's numbers. */
@@ -189,7 +198,14 @@ export class OvlReg extends MemReg {
   readonly origin: Origin;
   private lowerSize: number;
 
-  constructor(fs: Overlay, ino: number, st: Stat, public lower: Inode | null, originDir: OvlDir, originName: string) {
+  constructor(
+    fs: Overlay,
+    ino: number,
+    st: Stat,
+    public lower: Inode | null,
+    originDir: OvlDir,
+    originName: string,
+  ) {
     super(fs, ino, st.mode, { uid: st.uid, gid: st.gid });
     copyMeta(this, st);
     this.xattrSource = lower;
@@ -280,7 +296,14 @@ export class OvlSymlink extends MemSymlink {
   readonly origin: Origin;
   private lower: Inode | null;
 
-  constructor(fs: Overlay, ino: number, st: Stat, lower: Inode, originDir: OvlDir, originName: string) {
+  constructor(
+    fs: Overlay,
+    ino: number,
+    st: Stat,
+    lower: Inode,
+    originDir: OvlDir,
+    originName: string,
+  ) {
     super(fs, ino, { uid: st.uid, gid: st.gid }, "");
     copyMeta(this, st);
     this.lower = lower;

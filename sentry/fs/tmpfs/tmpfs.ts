@@ -141,12 +141,21 @@ export class TmpFS extends FileSystem implements SpaceAccount {
   }
 
   override statfs(): StatFs {
-    const blocks = this.maxBytes === Infinity ? Math.floor(this.memfile.platform.memSize / PAGE) : Math.floor(this.maxBytes / PAGE);
+    const blocks = this.maxBytes === Infinity
+      ? Math.floor(this.memfile.platform.memSize / PAGE)
+      : Math.floor(this.maxBytes / PAGE);
     const used = Math.ceil(this.usedBytes / PAGE);
     return {
-      type: TMPFS_MAGIC, bsize: PAGE, blocks, bfree: Math.max(0, blocks - used),
-      bavail: Math.max(0, blocks - used), files: this.maxInodes,
-      ffree: this.maxInodes - this.usedInodes, namelen: 255, frsize: PAGE, flags: 0x20, /* ST_RELATIME */
+      type: TMPFS_MAGIC,
+      bsize: PAGE,
+      blocks,
+      bfree: Math.max(0, blocks - used),
+      bavail: Math.max(0, blocks - used),
+      files: this.maxInodes,
+      ffree: this.maxInodes - this.usedInodes,
+      namelen: 255,
+      frsize: PAGE,
+      flags: 0x20, /* ST_RELATIME */
     };
   }
 
@@ -190,7 +199,11 @@ export abstract class MemInode extends Inode {
     this.uid = owner.uid;
     this.gid = owner.gid;
     const now = nowTs();
-    this.atime = this.mtime = this.ctime = this.btime = now;
+    this.atime =
+      this.mtime =
+      this.ctime =
+      this.btime =
+        now;
   }
 
   override get mode(): number {
@@ -436,13 +449,18 @@ export class MemDir extends MemInode {
   }
 
   override mkdir(name: string, mode: number, owner: Owner): Inode | number {
-    return this.add(name, (ino) => new MemDir(this.fs, ino, L.S_IFDIR | (mode & 0o7777), owner, this));
+    return this.add(
+      name,
+      (ino) => new MemDir(this.fs, ino, L.S_IFDIR | (mode & 0o7777), owner, this),
+    );
   }
 
   override mknod(name: string, mode: number, rdev: number, owner: Owner): Inode | number {
     const fmt = mode & L.S_IFMT;
     if (fmt === L.S_IFREG || fmt === 0) return this.create(name, mode, owner);
-    if (fmt !== L.S_IFIFO && fmt !== L.S_IFSOCK && fmt !== L.S_IFCHR && fmt !== L.S_IFBLK) return -E.EINVAL;
+    if (fmt !== L.S_IFIFO && fmt !== L.S_IFSOCK && fmt !== L.S_IFCHR && fmt !== L.S_IFBLK) {
+      return -E.EINVAL;
+    }
     return this.add(name, (ino) => {
       const n = new MemSpecial(this.fs, ino, mode, owner);
       n.rdev = fmt === L.S_IFCHR || fmt === L.S_IFBLK ? rdev : 0;
@@ -659,7 +677,9 @@ export class MemSpecial extends MemInode {
   open(flags: number, path: VfsPath, task?: unknown): FileDescription | number {
     const fmt = this.imode & L.S_IFMT;
     if (fmt === L.S_IFIFO) return openFifo(this, flags, path, task);
-    if (fmt === L.S_IFCHR || fmt === L.S_IFBLK) return openDevice(this.rdev, fmt === L.S_IFBLK, flags, path, task);
+    if (fmt === L.S_IFCHR || fmt === L.S_IFBLK) {
+      return openDevice(this.rdev, fmt === L.S_IFBLK, flags, path, task);
+    }
     return -E.ENXIO;
   }
 }
@@ -692,7 +712,11 @@ export class MemRegFile extends FileDescription {
     if ((node.seals & F_SEAL_GROW) && pos + io.total > data.size) {
       if (pos >= data.size) return -E.EPERM;
     }
-    const ranges = io.memRanges(false, 0, (node.seals & F_SEAL_GROW) ? Math.min(io.total, data.size - pos) : io.total);
+    const ranges = io.memRanges(
+      false,
+      0,
+      (node.seals & F_SEAL_GROW) ? Math.min(io.total, data.size - pos) : io.total,
+    );
     if (typeof ranges === "number") return ranges;
     const n = data.writeFrom(pos, ranges);
     if (n > 0) {
@@ -739,7 +763,9 @@ export class MemRegFile extends FileDescription {
       node.touchModified();
       return 0;
     }
-    if (!(mode & KEEP_SIZE) && off + len > node.data.size && (node.seals & F_SEAL_GROW)) return -E.EPERM;
+    if (!(mode & KEEP_SIZE) && off + len > node.data.size && (node.seals & F_SEAL_GROW)) {
+      return -E.EPERM;
+    }
     const r = node.data.allocate(off, len, (mode & KEEP_SIZE) !== 0);
     if (r < 0) return r;
     node.touchModified();
@@ -769,7 +795,10 @@ export class MemDirFile extends FileDescription {
 }
 
 /** Parses tmpfs mount options (size=, nr_inodes=, mode=, uid=, gid=). */
-export function parseTmpfsOptions(options: string[], defaults: TmpfsOptions): TmpfsOptions | number {
+export function parseTmpfsOptions(
+  options: string[],
+  defaults: TmpfsOptions,
+): TmpfsOptions | number {
   const o: TmpfsOptions = { ...defaults };
   for (const opt of options) {
     const [k, v] = opt.split("=", 2);
@@ -781,7 +810,13 @@ export function parseTmpfsOptions(options: string[], defaults: TmpfsOptions): Tm
           o.maxBytes = Math.floor(defaultTmpfsSize() * 2 * Number(m[1]) / 100) || Infinity;
           break;
         }
-        const mult = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2].toLowerCase()]!;
+        const mult = {
+          "": 1,
+          k: 1024,
+          m: 1024 ** 2,
+          g: 1024 ** 3,
+          t: 1024 ** 4,
+        }[m[2].toLowerCase()]!;
         // size=0: no limit, as Linux.
         o.maxBytes = Number(m[1]) * mult || Infinity;
         break;
