@@ -3,7 +3,7 @@
 // the terminal handed over a console socket.
 import * as ffi from "../../ffi/oci.ts";
 import { host } from "../../ffi/host.ts";
-import { assert, assertEquals, eventually, readText, run, withRoot } from "./helpers.ts";
+import { assert, assertEquals, CORDON, eventually, readText, run, withRoot } from "./helpers.ts";
 
 const SLEEPER = ["/bin/sh", "-c", "while true; do sleep 0.1; done"];
 
@@ -269,5 +269,44 @@ Deno.test("oci sandbox: --console-socket gets the terminal's master; the guest's
       if (master >= 0) ffi.close(master);
       ffi.close(listener);
     }
+  });
+});
+
+Deno.test("oci sandbox: run in the foreground on a terminal: the user's terminal is the console, restored afterwards", async () => {
+  const hasScript = (await run(["/bin/sh", "-c", "command -v script"])).code === 0;
+  if (!hasScript) {
+    console.log("skipped: script(1) is not installed");
+    return;
+  }
+  await withRoot("userterm", async (t) => {
+    const b = t.bundle("b", {
+      args: ["/bin/sh"],
+      terminal: true,
+      process: { env: ["PATH=/bin", "PS1=$ "] },
+      mounts: [
+        { destination: "/proc", type: "proc", source: "proc" },
+        { destination: "/dev", type: "tmpfs", source: "tmpfs" },
+        { destination: "/dev/pts", type: "devpts", source: "devpts" },
+      ],
+    });
+    // The commands run under script(1)'s terminal, from a file, so no outer shell expands them.
+    const inner = `${t.dir}/inner.sh`;
+    Deno.writeTextFileSync(
+      inner,
+      `stty rows 30 cols 99\nbefore=$(stty -g)\n${CORDON} --root ${t.root} run --bundle ${b} u\n` +
+        `echo "cli=$?"\n[ "$(stty -g)" = "$before" ] && echo restored\n`,
+    );
+    const feed =
+      "sleep 2; printf 'echo $((6*7)) $(tty); stty size\\n'; sleep 1; printf 'sleep 30\\n'; sleep 1; " +
+      "printf '\\003'; sleep 1; printf 'echo st=$?; exit 7\\n'; sleep 2";
+    const r = await run(["/bin/sh", "-c", `(${feed}) | script -qfec "sh ${inner}" /dev/null`], {
+      timeoutMs: 60_000,
+    });
+    const out = r.stdout;
+    assert(/42 \/dev\/pts\/0/.test(out), `the guest's terminal: ${out}`);
+    assert(out.includes("30 99"), `the size of the user's terminal: ${out}`);
+    assert(out.includes("st=130"), `^C went to the guest's foreground job: ${out}`);
+    assert(out.includes("cli=7"), `the exit status: ${out}`);
+    assert(out.includes("restored"), `the terminal's settings are back: ${out}`);
   });
 });
