@@ -50,6 +50,16 @@ except OSError as e:
     "127.0.0.0/8 dev lo proto kernel scope link src 127.0.0.1",
     "ip route",
   );
+  const more = await cordonNetOk([
+    "sh",
+    "-c",
+    "ip link show lo; ip route get 127.0.0.5; ip -6 route",
+  ], {
+    network: "none",
+  });
+  assert(more.includes("1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536"), `ip link show lo: ${more}`);
+  assert(/^127\.0\.0\.5 dev lo .*src 127\.0\.0\.1/m.test(more), `ip route get: ${more}`);
+  assert(/^::1 dev lo /m.test(more), `ip -6 route: ${more}`);
 });
 
 Deno.test("net modes: interface ioctls and /proc/net/tcp describe the sandbox's sockets", async () => {
