@@ -33,7 +33,6 @@ import {
   POLLRDHUP,
   type RecvResult,
   type SendArgs,
-  SO_ERROR,
   SO_PEERCRED,
   SOCK_DGRAM,
   SOCK_STREAM,
