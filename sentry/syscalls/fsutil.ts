@@ -59,12 +59,12 @@ export function createAt(
 /** Owner of a file created in dir: the caller's fsuid, and the directory's group if it is
  * set-group-ID, else the caller's fsgid. */
 export function ownerFor(t: Task, dir: Inode): Owner {
-  const st = dir.attrs();
+  const st = dir.permInfo();
   return { uid: t.creds.fsuid, gid: (st.mode & L.S_ISGID) ? st.gid : t.creds.fsgid };
 }
 
 export function isOwner(t: Task, inode: Inode): boolean {
-  return t.creds.fsuid === inode.attrs().uid || t.creds.hasCap(CAP_FOWNER);
+  return t.creds.fsuid === inode.permInfo().uid || t.creds.hasCap(CAP_FOWNER);
 }
 
 export function inGroup(t: Task, gid: number): boolean {
@@ -87,10 +87,10 @@ export function mayDelete(t: Task, dir: VfsPath, victim: Dentry): number {
   if (dir.mount.flags & MNT_READONLY) return -E.EROFS;
   const perm = permission(inode, t.creds, 3);
   if (perm < 0) return perm;
-  const dst = inode.attrs();
+  const dst = inode.permInfo();
   if (dst.mode & L.S_ISVTX) {
     const fsuid = t.creds.fsuid;
-    if (fsuid !== victim.inode.attrs().uid && fsuid !== dst.uid && !t.creds.hasCap(CAP_FOWNER)) {
+    if (fsuid !== victim.inode.permInfo().uid && fsuid !== dst.uid && !t.creds.hasCap(CAP_FOWNER)) {
       return -E.EPERM;
     }
   }

@@ -267,7 +267,7 @@ export function openFile(
 }
 
 function inGroupOf(t: Task, dir: import("../vfs/inode.ts").Inode): boolean {
-  const st = dir.attrs();
+  const st = dir.permInfo();
   const gid = (st.mode & L.S_ISGID) ? st.gid : t.creds.fsgid;
   return t.creds.fsgid === gid || t.creds.groups.includes(gid);
 }
@@ -340,7 +340,7 @@ export function openResolved(
   const special = isSpecialFile(inode.mode);
   if (wantsWrite && (p.mount.flags & MNT_READONLY) && !special) return -E.EROFS;
   if (nodevDenied(p)) return -E.EACCES;
-  if ((flags & L.O_NOATIME) && t.creds.fsuid !== inode.attrs().uid && !t.creds.hasCap(CAP_FOWNER)) {
+  if ((flags & L.O_NOATIME) && t.creds.fsuid !== inode.permInfo().uid && !t.creds.hasCap(CAP_FOWNER)) {
     return -E.EPERM;
   }
   const f = inode.open(flags & ~(L.O_CREAT | L.O_EXCL | L.O_NOCTTY | L.O_TRUNC), p, t);
@@ -811,7 +811,7 @@ function sysFcntl(t: Task): number {
     case L.F_SETFL: {
       if (
         (arg & L.O_NOATIME) && !(f.flags & L.O_NOATIME) && f.inode &&
-        t.creds.fsuid !== f.inode.attrs().uid && !t.creds.hasCap(CAP_FOWNER)
+        t.creds.fsuid !== f.inode.permInfo().uid && !t.creds.hasCap(CAP_FOWNER)
       ) return -E.EPERM;
       f.flags = (f.flags & ~SETFL_MASK) | (arg & SETFL_MASK);
       return 0;

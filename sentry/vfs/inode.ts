@@ -69,6 +69,13 @@ export interface SetAttr {
   mtime?: Timespec;
 }
 
+/** What permission checks read. */
+export interface PermInfo {
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+}
+
 /** Owner of a new file, as the VFS computed it (fsuid, and fsgid or the set-group-ID
  * directory's group). */
 export interface Owner {
@@ -163,6 +170,12 @@ export abstract class Inode {
    * the attributes of their last lookup or revalidation). */
   attrs(): Stat {
     return this.stat();
+  }
+
+  /** Mode and owner, for permission checks: the cheapest view a filesystem has (the hot
+   * path of every walk). */
+  permInfo(): PermInfo {
+    return this.attrs();
   }
 
   /** What identifies the file across inode objects (file locks, inotify watches). An

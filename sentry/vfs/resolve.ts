@@ -47,7 +47,7 @@ const CAP_DAC_READ_SEARCH = 2;
 /** Permission bits: 4 read, 2 write, 1 execute/search. Uses the inode's cached attributes
  * (the walk's hot path). */
 export function permission(inode: Inode, creds: Credentials, want: number): number {
-  const st = inode.attrs();
+  const st = inode.permInfo();
   const mode = st.mode;
   let bits: number;
   if (creds.fsuid === st.uid) bits = (mode >> 6) & 7;

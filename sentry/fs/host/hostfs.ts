@@ -273,6 +273,10 @@ export class HostInode extends Inode {
     return this.st;
   }
 
+  override permInfo(): Stat {
+    return this.st;
+  }
+
   override identity(): unknown {
     return `host:${this.st.dev}:${this.st.ino}`;
   }

@@ -18,6 +18,7 @@ import {
   FileSystem,
   Inode,
   type Owner,
+  type PermInfo,
   RENAME_EXCHANGE,
   RENAME_NOREPLACE,
   type SetAttr,
@@ -242,6 +243,11 @@ export abstract class MemInode extends Inode {
 
   override attrs(): Stat {
     return this.stat();
+  }
+
+  /** The node itself: its mode getter and uid/gid fields are what checks read. */
+  override permInfo(): PermInfo {
+    return this;
   }
 
   override setattr(a: SetAttr): number {
