@@ -213,13 +213,30 @@ export class NetstackNetwork implements Network {
     const out: RouteInfo[] = [];
     for (const r of this.stack.routes.list()) {
       const v6 = r.dest.length === 16;
+      // Linux keeps 127.0.0.0/8 in the local table (ip route show table local), ::1 in main.
+      if (!v6 && r.nic.isLoopback) {
+        out.push({
+          family: AF_INET,
+          dst: r.dest,
+          prefix: r.prefix,
+          gateway: null,
+          ifindex: r.nic.id,
+          metric: 0,
+          src: r.nic.sourceFor(r.dest),
+          scope: RT_SCOPE_HOST,
+          type: 2,
+          table: 255,
+          protocol: 2,
+        });
+        continue;
+      }
       out.push({
         family: v6 ? AF_INET6 : AF_INET,
         dst: r.dest,
         prefix: r.prefix,
         gateway: r.gateway,
         ifindex: r.nic.id,
-        metric: r.metric,
+        metric: v6 && !r.metric ? 256 : r.metric,
         src: r.gateway || v6 ? null : r.nic.sourceFor(r.dest),
         scope: r.gateway ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK,
         type: 1,
@@ -260,6 +277,10 @@ export class NetstackNetwork implements Network {
         });
       }
     }
+    // Listed in address order, as Linux walks its tables (the default route first).
+    out.sort((a, b) =>
+      a.table - b.table || a.family - b.family || compareBytes(a.dst, b.dst) || a.prefix - b.prefix
+    );
     return out;
   }
 
@@ -294,4 +315,9 @@ export function attachNetwork(k: Kernel, n: Network): void {
   if (old && old !== n) old.close();
   networks.set(k, n);
   n.attach(k);
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return a.length - b.length;
 }

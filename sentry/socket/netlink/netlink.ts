@@ -413,11 +413,11 @@ export class NetlinkSocket extends SocketFile {
   }
 }
 
-/** Longest-prefix match over the main table's routes. */
+/** Longest-prefix match over the local and main tables' routes. */
 function pickRoute(routes: RouteInfo[], fam: number, dst: Uint8Array): RouteInfo | null {
   let best: RouteInfo | null = null;
   for (const r of routes) {
-    if (r.family !== fam || r.table !== 254) continue;
+    if (r.family !== fam || (r.table !== 254 && r.table !== 255)) continue;
     let ok = true;
     for (let bit = 0; bit < r.prefix; bit++) {
       const m = 0x80 >> (bit & 7);
