@@ -324,13 +324,24 @@ export class HostInode extends Inode {
     const fd = host().sb_h_openat(pfd, binaryToCString(this.name), O_PATH_DIR, 0);
     if (fd < 0) return fd === -E.ENOENT || fd === -E.ENOTDIR ? -E.ESTALE : fd;
     const st = hostStat(fd, null);
-    if (typeof st === "number" || !sameFile(st, this.st)) {
+    if (typeof st === "number" || !this.acceptReplaced(st, L.S_IFDIR)) {
       host().sb_h_close(fd);
       return -E.ESTALE;
     }
     this.fd = fd;
     this.fs.touch(this);
     return fd;
+  }
+
+  /** Is st (what the name is now) still this inode? In a tree the sandbox caches (the
+   * overlay's lower layer), a file the host replaced is taken as the new version when it
+   * has the same type; trees that revalidate notice replacements on their walks instead. */
+  private acceptReplaced(st: Stat, type: number): boolean {
+    if ((st.mode & L.S_IFMT) !== type) return false;
+    if (sameFile(st, this.st)) return true;
+    if (!this.fs.dentryCache) return false;
+    this.st = st;
+    return true;
   }
 
   /** An O_PATH fd of this file, verified to be the inode of the lookup; the caller closes
@@ -478,7 +489,7 @@ export class HostInode extends Inode {
     const st = hostStat(pfd, null);
     let fd: number;
     if (typeof st === "number") fd = st;
-    else if (!sameFile(st, this.st) || (st.mode & L.S_IFMT) !== L.S_IFREG) fd = -E.ESTALE;
+    else if (!this.acceptReplaced(st, L.S_IFREG)) fd = -E.ESTALE;
     else fd = h.sb_h_reopen(pfd, flags);
     if (owned) h.sb_h_close(pfd);
     if (fd >= 0 && typeof st !== "number" && !this.fs.dentryCache) this.st = st;
