@@ -95,6 +95,14 @@ struct sb_op {
   uint64_t off;
 };
 
+/* The CPU the caller runs on, without a syscall (Linux keeps it in TSC_AUX). */
+static inline uint32_t sb_current_cpu(void) {
+  uint32_t lo, hi, aux;
+  __asm__ volatile("rdtscp" : "=a"(lo), "=d"(hi), "=c"(aux));
+  (void)lo, (void)hi;
+  return aux & 0xfff;
+}
+
 /* Register order of struct user_regs_struct (ptrace), so both mechanisms share one layout. */
 struct sb_regs {
   uint64_t r15, r14, r13, r12, rbp, rbx, r11, r10, r9, r8;
@@ -127,7 +135,8 @@ struct sb_slot {
   uint32_t nops;
   uint32_t op_failed_index;
   int64_t op_errno;
-  uint64_t spin_ticks;   /* how long (TSC ticks) the stub spins for a reply before sleeping */
+  uint32_t spin_ticks;   /* how long (TSC ticks) the stub spins for a reply before sleeping */
+  uint32_t cpu;          /* the CPU the stub thread posted its last event from */
   struct sb_op ops[SB_MAX_OPS];
 };
 
@@ -160,7 +169,8 @@ struct sb_region_header {
  * hole that the sentry would have to wait for. */
 struct sb_notify {
   uint32_t sentry_sleeping; /* the sentry is (about to be) in epoll_wait: ring the doorbell */
-  uint32_t pad[15];
+  uint32_t sentry_cpu;      /* the CPU the sentry last ran on: spinning there is useless */
+  uint32_t pad[14];
   uint64_t stub_bits[SB_MAX_STUBS / 64];
 };
 

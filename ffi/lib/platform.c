@@ -44,6 +44,7 @@ extern const uint8_t sb_stub_image[], sb_stub_image_end[];
  * the sentry's spin found an event; when spinning rarely pays, the sentry spins less. */
 static uint64_t spin_max_ticks, stub_spin_ticks;
 static int32_t in_flight, ncpu = 1;
+static int last_resumed = -1;
 static uint32_t spin_success = 256;
 
 /* Slots whose events were collected but not yet handed out, and a bit per slot id saying
@@ -170,6 +171,14 @@ int sb_init(int mechanism, double mem_size) {
   stub_spin_ticks = stub_spin_us * sb_g.tsc_per_us;
   ncpu = (int32_t)sysconf(_SC_NPROCESSORS_ONLN);
   if (ncpu < 1) ncpu = 1;
+  /* Experimental: keep the sentry's thread on one CPU so guest threads get the others. */
+  env = getenv("CORDON_PIN_SENTRY");
+  if (env && *env && ncpu > 1) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(atoi(env), &set);
+    sched_setaffinity(0, sizeof set, &set);
+  }
 
   sb_g.memfd = memfd_create("cordon-memory", MFD_CLOEXEC);
   if (sb_g.memfd < 0 || ftruncate(sb_g.memfd, (off_t)sb_g.mem_size) < 0) return -errno;
@@ -460,10 +469,15 @@ static int next_event(void) {
  * or SB_WAIT_INTR. timeout_ns < 0 waits without limit. */
 int sb_wait(double timeout_ns) {
   wait_result.nfds = 0;
+  struct sb_notify *notify = (struct sb_notify *)(sb_g.ctrl + SB_CTRL_NOTIFY_OFF);
+  uint32_t my_cpu = sb_current_cpu();
+  __atomic_store_n(&notify->sentry_cpu, my_cpu, __ATOMIC_RELAXED);
   int id = next_event();
   if (id >= 0) return id;
-  /* Spin only while some guest thread runs and a CPU is left for the sentry. */
-  if (in_flight > 0 && in_flight < ncpu) {
+  /* Spin only while some guest thread runs, a CPU is left for the sentry, and the thread
+   * we last let go is not on our CPU (it could not run while we spin). */
+  if (in_flight > 0 && in_flight < ncpu &&
+      (last_resumed < 0 || sb_slot_ptr((uint32_t)last_resumed)->cpu != my_cpu)) {
     uint64_t budget = spin_success >= 64 ? spin_max_ticks : spin_max_ticks / 8;
     uint64_t start = __rdtsc();
     while (__rdtsc() - start < budget) {
@@ -475,7 +489,6 @@ int sb_wait(double timeout_ns) {
     }
     spin_success -= spin_success / 8;
   }
-  struct sb_notify *notify = (struct sb_notify *)(sb_g.ctrl + SB_CTRL_NOTIFY_OFF);
   uint64_t deadline = timeout_ns >= 0 ? now_ns() + (uint64_t)timeout_ns : UINT64_MAX;
   for (;;) {
     __atomic_store_n(&notify->sentry_sleeping, 1, __ATOMIC_RELAXED);
@@ -540,8 +553,9 @@ int sb_resume(int id) {
   }
   struct sb_slot *s = sb_slot_ptr((uint32_t)id);
   clear_reported((uint32_t)id);
+  last_resumed = id;
   /* The stub spins for its next reply only if it would not take a CPU from another thread. */
-  s->spin_ticks = in_flight + 2 <= ncpu ? stub_spin_ticks : 0;
+  s->spin_ticks = in_flight + 2 <= ncpu ? (uint32_t)stub_spin_ticks : 0;
   set_flying((uint32_t)id, !exits(s));
   __atomic_store_n(&s->state, SB_REPLIED, __ATOMIC_RELEASE);
   __atomic_thread_fence(__ATOMIC_SEQ_CST);

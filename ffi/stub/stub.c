@@ -208,8 +208,12 @@ static void post_and_wait(struct sb_slot *slot, uint32_t idx) {
     sys3(__NR_write, SB_FD_DOORBELL, &one, 8);
   }
   /* Spin a little: a short syscall is answered in a microsecond or two, far less than a
-   * futex sleep and wake-up costs. The sentry sets the budget, in TSC ticks. */
+   * futex sleep and wake-up costs. The sentry sets the budget, in TSC ticks. Spinning on the
+   * CPU the sentry needs would only delay the answer: then sleep at once. */
+  uint32_t cpu = sb_current_cpu();
+  slot->cpu = cpu;
   uint64_t budget = slot->spin_ticks;
+  if (__atomic_load_n(&n->sentry_cpu, __ATOMIC_RELAXED) == cpu) budget = 0;
   if (budget) {
     uint64_t start = rdtsc();
     while (__atomic_load_n(&slot->state, __ATOMIC_ACQUIRE) == SB_POSTED) {
