@@ -23,7 +23,7 @@ const symbols = {
     result: "f64",
   },
   sb_hn_recvmsg_mem: {
-    parameters: ["i32", "buffer", "i32", "buffer", "buffer", "i32", "buffer"],
+    parameters: ["i32", "buffer", "i32", "buffer", "buffer", "i32", "buffer", "buffer", "buffer"],
     result: "f64",
   },
 } as const;

@@ -57,6 +57,20 @@ interface Datagram {
   data: Uint8Array;
   from: IPAddress;
   port: number;
+  meta: DatagramMeta | null;
+}
+
+/** How a datagram arrived, for the receiver's ancillary data (IP_PKTINFO, IP_TTL, IP_TOS,
+ * SO_TIMESTAMP and their IPv6 counterparts). */
+export interface DatagramMeta {
+  /** Destination address in the IP header. */
+  dst: IPAddress;
+  ttl: number;
+  tos: number;
+  /** Interface it came in on (NIC id). */
+  ifindex: number;
+  /** Stack clock at arrival, ns. */
+  arrivedNs: number;
 }
 
 export abstract class DatagramSocket implements Socket, PortOwner {
@@ -254,7 +268,7 @@ export abstract class DatagramSocket implements Socket, PortOwner {
   }
 
   /** Queues a received datagram (copied). Drops it when the receive buffer is full. */
-  deliver(data: Uint8Array, from: IPAddress, port: number): void {
+  deliver(data: Uint8Array, from: IPAddress, port: number, meta: DatagramMeta | null = null): void {
     if (this.shutRead || this.closed) return;
     // Linux charges the buffer with per-datagram overhead; keep a similar bound.
     if (this.queuedBytes + data.length > this.rcvbuf) {
@@ -262,7 +276,7 @@ export abstract class DatagramSocket implements Socket, PortOwner {
       this.stack.stats.inc("dgram.rcvbufFull");
       return;
     }
-    this.queue.push({ data: data.slice(), from: from.slice(), port });
+    this.queue.push({ data: data.slice(), from: from.slice(), port, meta });
     this.queuedBytes += data.length;
     this.notify();
   }
@@ -316,6 +330,11 @@ export abstract class DatagramSocket implements Socket, PortOwner {
 
   pendingInput(): number {
     return this.queueHead < this.queue.length ? this.queue[this.queueHead].data.length : 0;
+  }
+
+  /** How the next datagram arrived (null when none waits or it was not recorded). */
+  nextMeta(): DatagramMeta | null {
+    return this.queueHead < this.queue.length ? this.queue[this.queueHead].meta : null;
   }
 
   pendingOutput(): number {

@@ -39,3 +39,14 @@ export function newPacketInfo(nic: NIC): PacketInfo {
     reassembled: false,
   };
 }
+
+/** What a datagram socket keeps about a packet's arrival (dgram.ts DatagramMeta). */
+export function packetMeta(info: PacketInfo, now: number) {
+  return {
+    dst: info.dst.slice(),
+    ttl: info.ttl,
+    tos: info.tos,
+    ifindex: info.nic.id,
+    arrivedNs: now,
+  };
+}

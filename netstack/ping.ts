@@ -6,7 +6,7 @@ import { checksum } from "./checksum.ts";
 import { DatagramSocket } from "./dgram.ts";
 import * as E from "./errno.ts";
 import { icmp6Checksum } from "./icmpv6.ts";
-import type { PacketInfo } from "./packet.ts";
+import { type PacketInfo, packetMeta } from "./packet.ts";
 import { ownerAccepts, PortTable } from "./ports.ts";
 import { IPPROTO_ICMP, IPPROTO_ICMPV6 } from "./socket.ts";
 import type { NetError, Stack } from "./stack.ts";
@@ -76,7 +76,7 @@ export class PingLayer {
       if ((s.family === AF_INET) !== (info.version === 4)) continue;
       if (!ownerAccepts(s, info.dst)) continue;
       if (s.remoteAddr && !ipEqual(s.remoteAddr, info.src)) continue;
-      s.deliver(p, info.src, 0);
+      s.deliver(p, info.src, 0, packetMeta(info, this.stack.now));
       return;
     }
   }

@@ -5,7 +5,7 @@ import { AF_INET, IPAddress, ipEqual, isMulticast, isUnspecified } from "./addr.
 import { finishChecksum, pseudoHeaderSum, sumBytes } from "./checksum.ts";
 import { DatagramSocket } from "./dgram.ts";
 import * as E from "./errno.ts";
-import type { PacketInfo } from "./packet.ts";
+import { type PacketInfo, packetMeta } from "./packet.ts";
 import { ownerAccepts, PortTable } from "./ports.ts";
 import type { NetError, Stack } from "./stack.ts";
 import type { Route } from "./route.ts";
@@ -93,7 +93,9 @@ export class UdpLayer {
     if (len < UDP_HLEN || len > p.length) return stats.inc("udp.badLength");
     const c = (p[6] << 8) | p[7];
     // A zero checksum is forbidden over IPv6, except on links that never checksum (loopback).
-    if (c === 0 && info.version === 6 && !info.nic.link.checksumOffload) return stats.inc("udp.zeroChecksum6");
+    if (c === 0 && info.version === 6 && !info.nic.link.checksumOffload) {
+      return stats.inc("udp.zeroChecksum6");
+    }
     if (
       c !== 0 && !info.trusted &&
       finishChecksum(sumBytes(p, 0, len, pseudoHeaderSum(info.src, info.dst, 17, len))) !== 0
@@ -109,7 +111,7 @@ export class UdpLayer {
       for (const o of owners) {
         const s = o as UdpSocket;
         if (!this.matches(s, info, srcPort, true)) continue;
-        s.deliver(data, info.src, srcPort);
+        s.deliver(data, info.src, srcPort, packetMeta(info, this.stack.now));
       }
       return;
     }
@@ -132,7 +134,7 @@ export class UdpLayer {
       else this.stack.icmp6.sendError(info, 1, 4, 0);
       return;
     }
-    best.deliver(data, info.src, srcPort);
+    best.deliver(data, info.src, srcPort, packetMeta(info, this.stack.now));
   }
 
   private matches(s: UdpSocket, info: PacketInfo, srcPort: number, multicast: boolean): boolean {

@@ -165,8 +165,9 @@ double sb_hn_sendmsg_mem(int fd, const double *pairs, int n, const uint8_t *addr
 }
 
 /* recvmsg into guest memory. addr gets the sender (room in *addrlen, length out);
- * *outflags gets msg_flags. */
-double sb_hn_recvmsg_mem(int fd, const double *pairs, int n, uint8_t *addr, int32_t *addrlen, int flags, int32_t *outflags) {
+ * *outflags gets msg_flags; ctl the control messages (room in *ctllen, length out). */
+double sb_hn_recvmsg_mem(int fd, const double *pairs, int n, uint8_t *addr, int32_t *addrlen, int flags, int32_t *outflags,
+                         uint8_t *ctl, int32_t *ctllen) {
   int rc = hn_build_iov(pairs, n);
   if (rc < 0) return rc;
   struct msghdr m = {0};
@@ -174,9 +175,12 @@ double sb_hn_recvmsg_mem(int fd, const double *pairs, int n, uint8_t *addr, int3
   m.msg_iovlen = (size_t)n;
   m.msg_name = addr;
   m.msg_namelen = (socklen_t)*addrlen;
-  ssize_t r = recvmsg(fd, &m, flags | MSG_DONTWAIT);
+  m.msg_control = *ctllen > 0 ? ctl : NULL;
+  m.msg_controllen = *ctllen > 0 ? (size_t)*ctllen : 0;
+  ssize_t r = recvmsg(fd, &m, flags | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
   if (r < 0) return -errno;
   *addrlen = (int32_t)m.msg_namelen;
   *outflags = m.msg_flags;
+  *ctllen = (int32_t)m.msg_controllen;
   return (double)r;
 }

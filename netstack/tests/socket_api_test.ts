@@ -181,8 +181,27 @@ Deno.test("cloneUnconnected: after a refused connect a fresh socket with the opt
   const fresh = c.cloneUnconnected();
   c.close();
   assertEquals(int(fresh.getsockopt(IPPROTO_TCP, TCP_NODELAY)), 1);
-  assertEquals(int(fresh.getsockopt(SOL_SOCKET, SO_RCVBUF)), int(c.getsockopt(SOL_SOCKET, SO_RCVBUF)));
+  assertEquals(
+    int(fresh.getsockopt(SOL_SOCKET, SO_RCVBUF)),
+    int(c.getsockopt(SOL_SOCKET, SO_RCVBUF)),
+  );
   l.listen(1);
   fresh.connect(addr("127.0.0.1", port));
   assertEquals(fresh.state, State.Established);
+});
+
+Deno.test("datagram metadata: the next datagram's destination, TTL, TOS and interface", () => {
+  const stack = new Stack();
+  const s = sock(stack, AF_INET, SOCK_DGRAM) as unknown as { nextMeta(): unknown } & Socket;
+  s.bind(addr("127.0.0.1", 0));
+  const t = sock(stack, AF_INET, SOCK_DGRAM);
+  t.setsockopt(0, 2, intValue(9)); // IP_TTL
+  t.setsockopt(0, 1, intValue(0x20)); // IP_TOS
+  assertEquals(s.nextMeta(), null);
+  t.sendto(new Uint8Array([1]), 0, addr("127.0.0.1", s.getsockname().port));
+  const m = s.nextMeta() as { dst: Uint8Array; ttl: number; tos: number; ifindex: number };
+  assertEquals(ipToString(m.dst), "127.0.0.1");
+  assertEquals(m.ttl, 9);
+  assertEquals(m.tos, 0x20);
+  assertEquals(m.ifindex, stack.loopbackNic!.id);
 });

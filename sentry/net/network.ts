@@ -128,6 +128,12 @@ export class NetstackNetwork implements Network {
     return this.kernel!.memfile.mem;
   }
 
+  /** CLOCK_REALTIME of a moment of the stack's clock (monotonic ns). */
+  realtimeOf(stackNs: number): number {
+    const k = this.kernel;
+    return k ? k.realtimeNs() - (k.nowNs() - stackNs) : stackNs;
+  }
+
   /** Before a socket call: the stack's clock catches up with the kernel's. Cheap. */
   begin(): void {
     const k = this.kernel;

@@ -138,6 +138,8 @@ export interface RecvResult {
   creds: Ucred | null;
   /** MSG_TRUNC, MSG_EOR... for msg_flags. */
   flags: number;
+  /** Other control messages for recvmsg (IP_PKTINFO, IP_TTL, SO_TIMESTAMP...), in order. */
+  control?: Array<{ level: number; type: number; data: Uint8Array }>;
 }
 
 let nextSocketIno = 1000;

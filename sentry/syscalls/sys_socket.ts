@@ -679,6 +679,25 @@ function finishRecvmsg(t: Task, hdr: number, m: Msghdr, r: RecvResult, flags: nu
     }
     r.rights = null;
   }
+  // Protocol ancillary data (SO_TIMESTAMP, IP_PKTINFO, IP_TTL...), cut and flagged like the
+  // others when the room runs out.
+  for (const c of r.control ?? []) {
+    if (room < 16) {
+      outFlags |= MSG_CTRUNC;
+      break;
+    }
+    const b = cmsg(c.type, c.data);
+    const dv = new DataView(b.buffer);
+    dv.setInt32(8, c.level, true);
+    if (room < 16 + c.data.length) {
+      outFlags |= MSG_CTRUNC;
+      dv.setUint32(0, room, true);
+    }
+    const n = Math.min(b.length, room);
+    parts.push(b.subarray(0, n));
+    used += n;
+    room -= n;
+  }
   let at = 0;
   for (const p of parts) {
     const rc = t.mm.copyOut(m.control + at, p);

@@ -3,7 +3,7 @@
 // --network host (host sockets). The suite itself runs them in cordon do's default mode.
 import { compareTranscripts, CORDON, makeFixture, programPath, run } from "../conformance/harness.ts";
 
-const PROGRAMS = ["net_tcp", "net_udp", "net_poll", "net_opts"];
+const PROGRAMS = ["net_tcp", "net_udp", "net_poll", "net_opts", "net_cmsg"];
 
 for (const network of ["none", "host"] as const) {
   for (const name of PROGRAMS) {

@@ -78,7 +78,9 @@ export class HostInetSocket extends SocketFile {
   private watch(): void {
     const k = this.t.kernel;
     const token = k.watchFd(this.fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, (ev) => {
-      this.waitQueue.notify((ev & 0xffff) | (ev & EPOLLIN ? L.POLLRDNORM : 0) | (ev & EPOLLOUT ? L.POLLWRNORM : 0));
+      this.waitQueue.notify(
+        (ev & 0xffff) | (ev & EPOLLIN ? L.POLLRDNORM : 0) | (ev & EPOLLOUT ? L.POLLWRNORM : 0),
+      );
     });
     if (token > 0) this.watchToken = token;
   }
@@ -166,6 +168,8 @@ export class HostInetSocket extends SocketFile {
     const addr = new Uint8Array(SOCKADDR_MAX);
     const len = new Int32Array([SOCKADDR_MAX]);
     const outFlags = new Int32Array(1);
+    const ctl = new Uint8Array(512);
+    const ctlLen = new Int32Array([ctl.length]);
     const r = hostnet().sb_hn_recvmsg_mem(
       this.fd,
       ranges,
@@ -174,11 +178,13 @@ export class HostInetSocket extends SocketFile {
       new Uint8Array(len.buffer),
       flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL),
       new Uint8Array(outFlags.buffer),
+      ctl,
+      new Uint8Array(ctlLen.buffer),
     );
     if (r < 0) return r;
     const room = io.total - at;
     const n = Math.min(r, room);
-    return {
+    const res: RecvResult = {
       n,
       length: r,
       addr: this.type === SOCK_STREAM || len[0] === 0 ? null : addr.slice(0, len[0]),
@@ -186,6 +192,8 @@ export class HostInetSocket extends SocketFile {
       creds: null,
       flags: outFlags[0] & (0x20 | 0x80), // MSG_TRUNC, MSG_EOR
     };
+    if (ctlLen[0] > 0) res.control = hostControl(ctl.subarray(0, ctlLen[0]));
+    return res;
   }
 
   override readiness(mask: number): number {
@@ -240,6 +248,23 @@ export class HostInetSocket extends SocketFile {
     if (this.watchToken) this.t.kernel.unwatchFd(this.fd, this.watchToken);
     host().sb_h_close(this.fd);
   }
+}
+
+/** The host's control messages the guest may see: timestamps and the IP levels' own
+ * (never descriptors or credentials, which inet sockets do not carry anyway). */
+function hostControl(b: Uint8Array): Array<{ level: number; type: number; data: Uint8Array }> {
+  const out: Array<{ level: number; type: number; data: Uint8Array }> = [];
+  const dv = new DataView(b.buffer, b.byteOffset, b.length);
+  for (let off = 0; off + 16 <= b.length;) {
+    const len = Number(dv.getBigUint64(off, true));
+    if (len < 16 || off + len > b.length) break;
+    const level = dv.getInt32(off + 8, true), type = dv.getInt32(off + 12, true);
+    const ok = level === IPPROTO_IP || level === IPPROTO_IPV6 ||
+      (level === SOL_SOCKET && (type === 29 || type === 35 || type === 37));
+    if (ok) out.push({ level, type, data: b.slice(off + 16, off + len) });
+    off += (len + 7) & ~7;
+  }
+  return out;
 }
 
 export function createHostSocket(

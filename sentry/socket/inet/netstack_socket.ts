@@ -42,15 +42,32 @@ import {
   type Ucred,
 } from "../socket.ts";
 import { decodeSockaddr, encodeSockaddr } from "./sockaddr.ts";
+import type { DatagramMeta } from "../../../netstack/dgram.ts";
 import { setSocketOwner } from "../../net/procnet.ts";
 import { interfaceIoctl } from "./ifioctl.ts";
 import {
   extraOptionGet,
   extraOptionSet,
   getLevelError,
+  IPPROTO_IP,
+  IPPROTO_IPV6,
   knownLevel,
   precheckSet,
 } from "./options.ts";
+
+const SO_TIMESTAMP_OLD = 29;
+const SO_TIMESTAMPNS_OLD = 35;
+const IP_TOS = 1;
+const IP_TTL = 2;
+const IP_PKTINFO = 8;
+const IP_RECVTTL = 12;
+const IP_RECVTOS = 13;
+const IPV6_RECVPKTINFO = 49;
+const IPV6_PKTINFO = 50;
+const IPV6_RECVHOPLIMIT = 51;
+const IPV6_HOPLIMIT = 52;
+const IPV6_RECVTCLASS = 66;
+const IPV6_TCLASS = 67;
 
 const CAP_NET_BIND_SERVICE = 10;
 /** net.ipv4.ip_unprivileged_port_start. */
@@ -406,6 +423,7 @@ export class NetstackSocket extends SocketFile {
     this.net.begin();
     try {
       const length = this.sock.pendingInput();
+      const meta = (this.sock as { nextMeta?: () => DatagramMeta | null }).nextMeta?.() ?? null;
       const from: SockAddr = { family: this.family, addr: new Uint8Array(0), port: 0 };
       const ranges = io.memRanges(true, at, want);
       if (typeof ranges === "number") return ranges;
@@ -426,10 +444,78 @@ export class NetstackSocket extends SocketFile {
       }
       if (n < 0) return n;
       const full = Math.max(length, n);
-      return result(n, full, encodeSockaddr(this.family, from), n < full ? MSG_TRUNC : 0);
+      const r = result(n, full, encodeSockaddr(this.family, from), n < full ? MSG_TRUNC : 0);
+      if (meta && this.extraOptions.size) r.control = this.ancillary(meta);
+      return r;
     } finally {
       this.net.end();
     }
+  }
+
+  private optionOn(level: number, name: number): boolean {
+    const v = this.extraOptions.get(`${level}:${name}`);
+    return !!v && (v[0] | v[1] | v[2] | v[3]) !== 0;
+  }
+
+  /** The control messages the options ask for, in Linux's order: timestamps, then the
+   * IP level's (PKTINFO, TTL, TOS) or IPv6's (PKTINFO, HOPLIMIT, TCLASS). */
+  private ancillary(m: DatagramMeta): Array<{ level: number; type: number; data: Uint8Array }> {
+    const out: Array<{ level: number; type: number; data: Uint8Array }> = [];
+    const int = (v: number) => {
+      const b = new Uint8Array(4);
+      new DataView(b.buffer).setInt32(0, v, true);
+      return b;
+    };
+    if (
+      this.optionOn(SOL_SOCKET, SO_TIMESTAMP_OLD) || this.optionOn(SOL_SOCKET, SO_TIMESTAMPNS_OLD)
+    ) {
+      const ns = this.net.realtimeOf(m.arrivedNs);
+      const b = new Uint8Array(16);
+      const dv = new DataView(b.buffer);
+      const sec = Math.floor(ns / 1e9);
+      dv.setBigInt64(0, BigInt(sec), true);
+      const ts = this.optionOn(SOL_SOCKET, SO_TIMESTAMPNS_OLD);
+      dv.setBigInt64(
+        8,
+        BigInt(ts ? Math.floor(ns - sec * 1e9) : Math.floor((ns - sec * 1e9) / 1000)),
+        true,
+      );
+      out.push({ level: SOL_SOCKET, type: ts ? SO_TIMESTAMPNS_OLD : SO_TIMESTAMP_OLD, data: b });
+    }
+    if (this.family === AF_INET) {
+      if (this.optionOn(IPPROTO_IP, IP_PKTINFO)) {
+        const b = new Uint8Array(12);
+        new DataView(b.buffer).setInt32(0, m.ifindex, true);
+        b.set(m.dst.length === 4 ? m.dst : m.dst.subarray(12, 16), 4);
+        b.set(m.dst.length === 4 ? m.dst : m.dst.subarray(12, 16), 8);
+        out.push({ level: IPPROTO_IP, type: IP_PKTINFO, data: b });
+      }
+      if (this.optionOn(IPPROTO_IP, IP_RECVTTL)) {
+        out.push({ level: IPPROTO_IP, type: IP_TTL, data: int(m.ttl) });
+      }
+      if (this.optionOn(IPPROTO_IP, IP_RECVTOS)) {
+        out.push({ level: IPPROTO_IP, type: IP_TOS, data: new Uint8Array([m.tos]) });
+      }
+    } else {
+      if (this.optionOn(IPPROTO_IPV6, IPV6_RECVPKTINFO)) {
+        const b = new Uint8Array(20);
+        if (m.dst.length === 16) b.set(m.dst);
+        else {
+          b[10] = 0xff;
+          b[11] = 0xff;
+          b.set(m.dst, 12);
+        }
+        new DataView(b.buffer).setInt32(16, m.ifindex, true);
+        out.push({ level: IPPROTO_IPV6, type: IPV6_PKTINFO, data: b });
+      }
+      if (this.optionOn(IPPROTO_IPV6, IPV6_RECVHOPLIMIT)) {
+        out.push({ level: IPPROTO_IPV6, type: IPV6_HOPLIMIT, data: int(m.ttl) });
+      }
+      if (this.optionOn(IPPROTO_IPV6, IPV6_RECVTCLASS)) {
+        out.push({ level: IPPROTO_IPV6, type: IPV6_TCLASS, data: int(m.tos) });
+      }
+    }
+    return out;
   }
 
   override get streamLike(): boolean {

@@ -251,6 +251,13 @@ export function extraOptionSet(
   }
   if (e.bool) v = v ? 1 : 0;
   if (level === SOL_SOCKET && name === 18) v = Math.max(1, v);
+  if (level === SOL_SOCKET && (name === 29 || name === 35)) {
+    // SO_TIMESTAMP and SO_TIMESTAMPNS are one setting in two precisions: turning either on
+    // picks its precision, turning either off turns timestamps off.
+    s.extraOptions.delete(`${SOL_SOCKET}:29`);
+    s.extraOptions.delete(`${SOL_SOCKET}:35`);
+    if (!v) return 0;
+  }
   s.extraOptions.set(key, int32(v));
   return 0;
 }
