@@ -70,7 +70,9 @@ int sb_netdev_open_packet(const char *ifname, uint8_t *mac_out, int32_t *mtu_out
   int index = 0;
   int rc = interface_info(ifname, mac_out, mtu_out, &index);
   if (rc < 0) return rc;
-  int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL));
+  /* Protocol 0 here, ETH_P_ALL at bind: a packet socket made with a protocol is hooked in at
+   * once, and bind would unhook it first (a synchronize_net: ~10 ms per interface). */
+  int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -errno;
   int one = 1;
   if (setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) < 0) goto fail;
