@@ -56,9 +56,23 @@ function maskOf(prefix: number): Uint8Array {
   return m;
 }
 
-/** Handles cmd if it is an interface ioctl; -ENOTTY otherwise. */
-export function interfaceIoctl(net: Network, ctx: IoctlContext, cmd: number, arg: number): number {
+/** Handles cmd if it is an interface ioctl; -ENOTTY otherwise. The address ioctls
+ * (SIOCGIFADDR, SIOCGIFNETMASK...) belong to inet sockets only (inet: false for others). */
+export function interfaceIoctl(
+  net: Network,
+  ctx: IoctlContext,
+  cmd: number,
+  arg: number,
+  inet = true,
+): number {
   if (cmd === SIOCGIFCONF) return ifconf(net, ctx, arg);
+  if (
+    !inet &&
+    (cmd === SIOCGIFADDR || cmd === SIOCGIFDSTADDR || cmd === SIOCGIFBRDADDR ||
+      cmd === SIOCGIFNETMASK)
+  ) {
+    return -E.ENOTTY;
+  }
   if (cmd >= 0x8b00 && cmd <= 0x8bff) return -E.EOPNOTSUPP; // wireless extensions: none here
   switch (cmd) {
     case SIOCGIFNAME:
@@ -183,5 +197,5 @@ function ifconf(net: Network, ctx: IoctlContext, arg: number): number {
 // Every socket answers these (unix sockets too: glibc's if_nametoindex uses one).
 deviceIoctl.fn = (ctx, cmd, arg) => {
   const t = ctx.task as Task | null;
-  return t ? interfaceIoctl(networkOf(t.kernel), ctx, cmd, arg) : -E.ENOTTY;
+  return t ? interfaceIoctl(networkOf(t.kernel), ctx, cmd, arg, false) : -E.ENOTTY;
 };

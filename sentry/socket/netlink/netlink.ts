@@ -403,7 +403,7 @@ export class NetlinkSocket extends SocketFile {
 
   override ioctl(ctx: IoctlContext, cmd: number, arg: number): number {
     if (cmd === L.FIONREAD) return ctx.mm.writeU32(arg, this.queue[0]?.length ?? 0);
-    return interfaceIoctl(this.net, ctx, cmd, arg);
+    return interfaceIoctl(this.net, ctx, cmd, arg, false);
   }
 
   protected override release(): void {
