@@ -334,7 +334,8 @@ class SocketIoProgress {
 }
 
 /** Set by the network code (socket/inet/ifioctl.ts): the interface ioctls. */
-export const deviceIoctl: { fn: ((ctx: IoctlContext, cmd: number, arg: number) => number) | null } = { fn: null };
+export const deviceIoctl: { fn: ((ctx: IoctlContext, cmd: number, arg: number) => number) | null } =
+  { fn: null };
 
 /** st_dev of sockfs (an anonymous device number). */
 export const SOCKFS_DEV = 0x8;
