@@ -15,6 +15,7 @@ import {
   encodeSigInfo,
   lowestSignal,
   sigBit,
+  signalName,
   type SigInfo,
   type SigSet,
   UNBLOCKABLE,
@@ -292,6 +293,11 @@ export class Signals {
       if (!info) break;
       const sig = info.signo;
       const act = t.tg.sighand.actions[sig];
+      this.k.strace?.(
+        `[pid ${t.tid}] --- ${signalName(sig)} {si_code=${info.code}` +
+          (info.addr !== undefined ? `, si_addr=0x${info.addr.toString(16)}` : "") +
+          (info.pid !== undefined ? `, si_pid=${info.pid}` : "") + "} ---",
+      );
       if (act.handler === L.SIG_IGN) continue;
       if (act.handler === L.SIG_DFL) {
         switch (defaultAction(sig)) {

@@ -50,6 +50,9 @@ function randomPages(maxPages: number): number {
  * new stub thread reports ready. */
 export function execve(t: Task, dirfd: number, path: string, argv: string[], envp: string[], flags: number): number {
   const k = t.kernel;
+  // The new comm: the name execve was given (Linux's bprm->filename), even for a symlink
+  // (busybox applets) or a "#!" script.
+  const comm = (path.slice(path.lastIndexOf("/") + 1) || path).slice(0, 15);
   let prog: Program | null = null;
   let displayPath = path;
   for (let depth = 0; depth <= MAX_INTERP_DEPTH; depth++) {
@@ -129,7 +132,7 @@ export function execve(t: Task, dirfd: number, path: string, argv: string[], env
   }
 
   // The point of no return: the old image goes away.
-  replaceImage(t, mm, prog.path, result);
+  replaceImage(t, mm, result, comm);
   if (got.ready) k.startWhenReady(t);
   return BLOCK;
 }
@@ -227,7 +230,7 @@ function loadImage(
   return regs;
 }
 
-function replaceImage(t: Task, mm: MM, path: VfsPath, regs: Uint32Array): void {
+function replaceImage(t: Task, mm: MM, regs: Uint32Array, comm: string): void {
   const k = t.kernel;
   const tg = t.tg;
   // Other threads of the process die (de_thread).
@@ -276,9 +279,8 @@ function replaceImage(t: Task, mm: MM, path: VfsPath, regs: Uint32Array): void {
   t.state = TaskState.Starting;
   t.startRegs = regs;
   t.startFp = null;
-  const base = pathString(path, t.fs.root) ?? "";
-  t.comm = base.slice(base.lastIndexOf("/") + 1).slice(0, 15);
-  tg.comm = t.comm;
+  t.comm = comm;
+  tg.comm = comm;
   const vp = tg.vforkParent;
   if (vp) {
     tg.vforkParent = null;

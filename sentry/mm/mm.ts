@@ -259,6 +259,17 @@ export class MM {
     this.vmaCache = null;
   }
 
+  /** Grows v up to newEnd (the range above it must be free). Its private pages continue
+   * its numbering; pages there belong to no other VMA (see anonRangeFree). */
+  extendVma(v: Vma, newEnd: number): void {
+    if (v.anon && !this.anonRangeFree(v.anon, v.anonPg + (v.end - v.start) / PAGE, v.anonPg + (newEnd - v.start) / PAGE)) {
+      this.insert(newVma(v.end, newEnd, v.prot, { name: v.name }));
+      return;
+    }
+    v.end = newEnd;
+    this.vmaCache = null;
+  }
+
   /** Whether [start, end) overlaps no VMA. */
   isFree(start: number, end: number): boolean {
     const v = this.findAtOrAfter(start);

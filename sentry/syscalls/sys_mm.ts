@@ -134,7 +134,13 @@ function sysBrk(t: Task): number {
   if (dataLimit < L.RLIM_INFINITY && want - mm.brkStart > dataLimit) return mm.brk;
   if (newEnd > oldEnd) {
     if (!mm.isFree(oldEnd, newEnd) || !asLimit(t, newEnd - oldEnd)) return mm.brk;
-    mm.insert(newVma(oldEnd, newEnd, L.PROT_READ | L.PROT_WRITE, { name: "[heap]" }));
+    // One [heap] VMA, as Linux shows it: grow the existing one when it ends at the break.
+    const heap = oldEnd > mm.brkStart ? mm.find(oldEnd - 1) : null;
+    if (heap && heap.name === "[heap]" && heap.end === oldEnd && !heap.shared && heap.obj === null) {
+      mm.extendVma(heap, newEnd);
+    } else {
+      mm.insert(newVma(oldEnd, newEnd, L.PROT_READ | L.PROT_WRITE, { name: "[heap]" }));
+    }
   } else if (newEnd < oldEnd) {
     mm.unmap(newEnd, oldEnd);
   }

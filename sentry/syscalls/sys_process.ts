@@ -693,6 +693,73 @@ function sysPrctl(t: Task): number {
   }
 }
 
+// ---- capabilities --------------------------------------------------------------------
+
+const CAP_V1 = 0x19980330, CAP_V2 = 0x20071026, CAP_V3 = 0x20080522;
+
+/** Reads the header of capget/capset: the version (rewritten to v3 if unknown, as Linux
+ * does) and the target pid. Returns [words, pid] or -errno. */
+function capHeader(t: Task, addr: number): [number, number] | number {
+  const version = t.mm.readU32(addr);
+  if (version < 0) return version;
+  const pid = t.mm.readU32(addr + 4);
+  if (pid < 0) return pid;
+  if (version === CAP_V1) return [1, pid | 0];
+  if (version === CAP_V2 || version === CAP_V3) return [2, pid | 0];
+  const rc = t.mm.writeU32(addr, CAP_V3);
+  return rc < 0 ? rc : -E.EINVAL;
+}
+
+function sysCapget(t: Task): number {
+  const h = capHeader(t, t.arg(0));
+  if (typeof h === "number") return h;
+  const [words, pid] = h;
+  const target = pid === 0 ? t : t.kernel.tasks.get(pid);
+  if (!target) return -E.ESRCH;
+  if (!t.arg(1)) return 0;
+  const c = target.creds;
+  const b = new Uint8Array(12 * words);
+  const dv = new DataView(b.buffer);
+  for (let w = 0; w < words; w++) {
+    const shift = BigInt(32 * w);
+    dv.setUint32(12 * w, Number((c.effective >> shift) & 0xffffffffn), true);
+    dv.setUint32(12 * w + 4, Number((c.permitted >> shift) & 0xffffffffn), true);
+    dv.setUint32(12 * w + 8, Number((c.inheritable >> shift) & 0xffffffffn), true);
+  }
+  return t.mm.copyOut(t.arg(1), b);
+}
+
+function sysCapset(t: Task): number {
+  const h = capHeader(t, t.arg(0));
+  if (typeof h === "number") return h;
+  const [words, pid] = h;
+  if (pid !== 0 && pid !== t.tid) return -E.EPERM;
+  const b = t.mm.copyIn(t.arg(1), 12 * words);
+  if (typeof b === "number") return b;
+  const dv = new DataView(b.buffer);
+  let eff = 0n, perm = 0n, inh = 0n;
+  for (let w = 0; w < words; w++) {
+    const shift = BigInt(32 * w);
+    eff |= BigInt(dv.getUint32(12 * w, true)) << shift;
+    perm |= BigInt(dv.getUint32(12 * w + 4, true)) << shift;
+    inh |= BigInt(dv.getUint32(12 * w + 8, true)) << shift;
+  }
+  const c = t.creds;
+  // capset(2): permitted may only shrink, effective must be within permitted, inheritable
+  // within permitted | (inheritable & bounding) unless CAP_SETPCAP.
+  if ((perm & ~c.permitted) !== 0n) return -E.EPERM;
+  if ((eff & ~perm) !== 0n) return -E.EPERM;
+  const allowedInh = c.hasCap(8) ? c.inheritable | c.bounding : c.inheritable | c.permitted;
+  if ((inh & ~allowedInh) !== 0n) return -E.EPERM;
+  const n = c.clone();
+  n.effective = eff;
+  n.permitted = perm;
+  n.inheritable = inh;
+  n.ambient &= perm & inh;
+  t.creds = n;
+  return 0;
+}
+
 function sysSchedAffinity(t: Task): number {
   const len = t.arg(1), addr = t.arg(2);
   if (len < 8 || len % 8) return -E.EINVAL;
@@ -763,6 +830,8 @@ export const processSyscalls: SyscallDef[] = [
   { nr: Sys.setresgid, fn: (t) => setIds(t, "gid", idsArg(t.argInt(0)), idsArg(t.argInt(1)), idsArg(t.argInt(2))), args: "ddd" },
   { nr: Sys.setfsuid, fn: (t) => t.creds.fsuid },
   { nr: Sys.setfsgid, fn: (t) => t.creds.fsgid },
+  { nr: Sys.capget, fn: sysCapget, args: "pp" },
+  { nr: Sys.capset, fn: sysCapset, args: "pp" },
   { nr: Sys.getgroups, fn: sysGetgroups, args: "dp" },
   { nr: Sys.setgroups, fn: sysSetgroups, args: "dp" },
   { nr: Sys.setpgid, fn: sysSetpgid, args: "dd" },
