@@ -60,7 +60,7 @@ export function prepareDoNetwork(choice: NetworkMode | "auto"): PreparedNetwork 
     const t = takeOverNamespace();
     return {
       network: t.network,
-      notice: null,
+      notice: loopbackNameserver(),
       notes: [
         `nat: ${nat.guestAddress} via ${nat.gateway} (host side ${nat.hostInterface})`,
         ...t.notes,
@@ -85,4 +85,20 @@ export function prepareContainerNetwork(mode: NetworkMode): PreparedNetwork {
   }
   const t = takeOverNamespace();
   return { network: t.network, notice: null, notes: t.notes, cleanup: nothing };
+}
+
+/** A notice when the host's resolv.conf names a nameserver on the host's loopback (such as
+ * systemd-resolved's 127.0.0.53): the sandbox's own loopback has none. */
+function loopbackNameserver(): string | null {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync("/etc/resolv.conf");
+  } catch {
+    return null;
+  }
+  const servers = [...text.matchAll(/^\s*nameserver\s+(\S+)/gm)].map((m) => m[1]);
+  const local = servers.filter((s) => s.startsWith("127.") || s === "::1");
+  if (local.length === 0 || local.length < servers.length) return null;
+  return `cordon: network: /etc/resolv.conf names ${local.join(", ")}, on the host's loopback: ` +
+    "name lookups will fail in the sandbox (mount another resolv.conf with --volume)";
 }
