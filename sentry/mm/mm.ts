@@ -276,26 +276,30 @@ export class MM {
     return !v || v.start >= end;
   }
 
-  /** Finds room for `len` bytes below the mmap base, top-down like Linux. */
+  /** Finds room for `len` bytes below the mmap base, top-down like Linux (then above it).
+   * A VMA may straddle the base (mremap grows mappings in place): gaps are measured from
+   * the VMAs themselves, never from the base alone. */
   findFree(len: number, hint = 0): number {
     if (hint) {
       const h = pageDown(hint);
       if (h >= 0x10000 && h + len <= GUEST_ADDR_LIMIT && this.isFree(h, h + len)) return h;
     }
+    const n = this.vmas.length;
     let top = this.mmapBase;
-    for (let i = this.lowerBound(top) - 1; i >= -1; i--) {
-      const v = i >= 0 ? this.vmas[i] : null;
-      const floor = v ? v.end : 0x10000;
-      if (v && v.start >= top) continue;
-      if (top - floor >= len && top - len >= floor) return top - len;
-      if (!v) break;
-      top = Math.min(top, v.start);
+    const i = this.lowerBound(top); // the first VMA ending above the base
+    if (i < n && this.vmas[i].start < top) top = this.vmas[i].start;
+    for (let j = i - 1;; j--) {
+      const floor = j >= 0 ? this.vmas[j].end : 0x10000;
+      if (top - len >= floor) return top - len;
+      if (j < 0) break;
+      top = this.vmas[j].start;
     }
-    // Nothing below the base: look above it.
+    // Nothing below the base: look above it, below the stack's reach.
     let bottom = this.mmapBase;
-    for (let i = this.lowerBound(bottom); i <= this.vmas.length; i++) {
-      const v = this.vmas[i];
-      const ceil = v ? v.start : this.stackTop - this.stackLimit;
+    const ceiling = this.stackTop - this.stackLimit;
+    for (let j = this.lowerBound(bottom); j <= n; j++) {
+      const v = j < n ? this.vmas[j] : null;
+      const ceil = v ? Math.min(v.start, ceiling) : ceiling;
       if (ceil - bottom >= len) return bottom;
       if (!v) break;
       bottom = Math.max(bottom, v.end);
