@@ -5,6 +5,8 @@ import { E } from "../abi/errno.ts";
 import * as L from "../abi/linux.ts";
 import { Sys } from "../abi/sysno.ts";
 import { BLOCK, type Task } from "../kernel/task.ts";
+import { host } from "../../ffi/host.ts";
+import { HostRegularFile } from "../fs/host/hostfs.ts";
 import { type FileDescription, PathFile, releaseHooks } from "../vfs/file.ts";
 import {
   anyWatches,
@@ -340,7 +342,9 @@ export function openResolved(
   const special = isSpecialFile(inode.mode);
   if (wantsWrite && (p.mount.flags & MNT_READONLY) && !special) return -E.EROFS;
   if (nodevDenied(p)) return -E.EACCES;
-  if ((flags & L.O_NOATIME) && t.creds.fsuid !== inode.permInfo().uid && !t.creds.hasCap(CAP_FOWNER)) {
+  if (
+    (flags & L.O_NOATIME) && t.creds.fsuid !== inode.permInfo().uid && !t.creds.hasCap(CAP_FOWNER)
+  ) {
     return -E.EPERM;
   }
   const f = inode.open(flags & ~(L.O_CREAT | L.O_EXCL | L.O_NOCTTY | L.O_TRUNC), p, t);
@@ -1015,12 +1019,27 @@ function sysCopyFileRange(t: Task): number {
     outPos < inPos + count
   ) return -E.EINVAL;
   if (count === 0) return 0;
-  return transfer(t, inp, inPos, out, outPos, count, (n) => {
+  const done = (n: number) => {
     if (inAddr) writeOff(t, inAddr, inPos + n);
     else inp.offset = inPos + n;
     if (outAddr) writeOff(t, outAddr, outPos + n);
     else out.offset = outPos + n;
-  });
+  };
+  if (inp instanceof HostRegularFile && out instanceof HostRegularFile) {
+    // Both in host trees: the host copies (and may share extents) without the bytes
+    // passing through the sandbox's memory.
+    const n = host().sb_h_copy_file_range(inp.fd, inPos, out.fd, outPos, count);
+    if (n >= 0) {
+      done(n);
+      if (n > 0 && anyWatches()) {
+        fileEvent(inp.path, inp.inode, IN_ACCESS);
+        fileEvent(out.path, out.inode, IN_MODIFY);
+      }
+      return n;
+    }
+    if (n !== -E.EXDEV && n !== -E.EINVAL && n !== -E.EOPNOTSUPP) return n;
+  }
+  return transfer(t, inp, inPos, out, outPos, count, done);
 }
 
 function sysReadahead(t: Task): number {
