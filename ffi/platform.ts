@@ -120,6 +120,11 @@ const symbols = {
   sb_mem_copy: { parameters: ["f64", "f64", "f64"], result: "i32" },
   sb_mem_copy_sparse: { parameters: ["f64", "f64", "f64"], result: "i32" },
   sb_mem_committed: { parameters: [], result: "f64" },
+  sb_clock_init: { parameters: ["f64"], result: "i32" },
+  sb_clock_update: { parameters: [], result: "i32" },
+  sb_now_ns: { parameters: ["i32"], result: "f64" },
+  sb_vdso_ptr: { parameters: [], result: "pointer" },
+  sb_vdso_size: { parameters: [], result: "i32" },
 } as const;
 
 export type PlatformSymbols = Deno.DynamicLibrary<typeof symbols>["symbols"];
@@ -351,6 +356,11 @@ export class Platform {
   /** Hands an edited xsave area back to the thread (sanitised for the kernel). */
   fpStore(slotId: number): number {
     return this.sym.sb_fpstate_store(slotId);
+  }
+  /** The vDSO image (an ELF shared object) embedded in libsandbox. */
+  vdsoImage(): Uint8Array {
+    const n = this.sym.sb_vdso_size();
+    return new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(this.sym.sb_vdso_ptr()!, n)).slice();
   }
   punch(off: number, len: number): number {
     return this.sym.sb_mem_punch(off, len);

@@ -22,6 +22,7 @@ import { TimerQueue, type Timer } from "./timers.ts";
 import { BLOCK, NO_RETURN, Task, TaskState, type ThreadGroup } from "./task.ts";
 import { Signals } from "./signals.ts";
 import { Futexes } from "./futex.ts";
+import { Vdso } from "./vdso.ts";
 import type { SyscallTable } from "../syscalls/table.ts";
 import { WaitQueue } from "../util/waitqueue.ts";
 import type { MountNamespace } from "../vfs/mount.ts";
@@ -92,27 +93,31 @@ export class Kernel {
   current: Task | null = null;
   /** Events handled, for diagnostics. */
   eventCount = 0;
-  private readonly clock = host().sb_h_clock_ns;
+  private readonly nowFn: (realtime: number) => number;
+  readonly vdso: Vdso;
 
   constructor(readonly opts: KernelOptions) {
     this.platform = new Platform(opts.mechanism, opts.memorySize);
     this.memfile = new MemoryFile(this.platform);
     this.memfile.limit = opts.memoryLimit;
     this.hostname = opts.hostname;
+    this.nowFn = this.platform.sym.sb_now_ns;
+    this.vdso = new Vdso(this.platform, this.memfile);
     this.signals = new Signals(this);
     this.futexes = new Futexes(this);
     this.strace = opts.strace;
     this.debug = opts.debug;
     this.bootNs = this.nowNs();
-    this.bootRealtimeNs = this.clock(L.CLOCK_REALTIME);
+    this.bootRealtimeNs = this.realtimeNs();
   }
 
+  /** The sandbox's CLOCK_MONOTONIC: the same line its guests read through the vDSO. */
   nowNs(): number {
-    return this.clock(L.CLOCK_MONOTONIC);
+    return this.nowFn(0);
   }
 
   realtimeNs(): number {
-    return this.clock(L.CLOCK_REALTIME);
+    return this.nowFn(1);
   }
 
   allocPid(): number {
@@ -212,9 +217,16 @@ export class Kernel {
 
   // ---- the loop ----------------------------------------------------------------------
 
+  /** Resamples the clock once a second, so the TSC's measured rate keeps sharpening. */
+  private tickClock(): void {
+    this.platform.sym.sb_clock_update();
+    this.timers.add(this.nowNs() + 1e9, () => this.tickClock());
+  }
+
   /** Runs until the sandbox's init has exited; returns its wait status. */
   run(): number {
     const p = this.platform;
+    this.tickClock();
     // With a debug log, the loop wakes up now and then to report tasks that are stuck.
     const watchdogNs = this.debug ? 5e9 : Infinity;
     let lastEvent = this.nowNs();

@@ -186,7 +186,9 @@ function loadImage(
 
   const h = hostAuxv();
   const c = t.creds;
+  const vdsoBase = t.kernel.vdso.map(mm);
   const auxv: Array<[number, number]> = [
+    ...(vdsoBase > 0 ? [[L.AT_SYSINFO_EHDR, vdsoBase] as [number, number]] : []),
     [L.AT_HWCAP, h.hwcap],
     [L.AT_PAGESZ, 4096],
     [L.AT_CLKTCK, 100],

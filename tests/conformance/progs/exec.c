@@ -42,6 +42,11 @@ int main(int argc, char **argv, char **envp) {
   SHOW_BOOL("AT_ENTRY set", getauxval(AT_ENTRY) != 0);
   SHOW_BOOL("AT_UID matches getuid", getauxval(AT_UID) == getuid());
   SHOW_INT("AT_SECURE", getauxval(AT_SECURE));
+  SHOW_BOOL("AT_SYSINFO_EHDR (a vDSO) set", getauxval(AT_SYSINFO_EHDR) != 0);
+  if (getauxval(AT_SYSINFO_EHDR)) {
+    const unsigned char *e = (const unsigned char *)getauxval(AT_SYSINFO_EHDR);
+    SHOW_BOOL("the vDSO is an ELF image", e[0] == 0x7f && e[1] == 'E' && e[2] == 'L' && e[3] == 'F');
+  }
   SHOW_BOOL("AT_PLATFORM x86_64", getauxval(AT_PLATFORM) && strcmp((char *)getauxval(AT_PLATFORM), "x86_64") == 0);
 
   // Arguments, environment, close-on-exec.
