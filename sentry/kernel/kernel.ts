@@ -250,6 +250,7 @@ export class Kernel {
         else if (r === WAIT_FDS) this.handleFds();
         if (this.timers.size) this.timers.fire(this.nowNs());
         this.runWakeups();
+        if (this.memfile.hasPendingFrees) this.memfile.flush();
       } catch (e) {
         this.recover(r, e);
       }

@@ -5,6 +5,8 @@
 //
 // Freed ranges are punched out of the file: the memory goes back to the host and the range
 // reads as zeros when it is handed out again, which is what anonymous memory must be.
+// Punching is batched (flush): a process's exit frees many chunks, often next to each other,
+// and one hole punch per run of them is much cheaper than one per chunk.
 import type { Platform } from "../../ffi/platform.ts";
 import { E } from "../abi/errno.ts";
 
@@ -17,6 +19,8 @@ export class MemoryFile {
   /** Free multi-chunk extents [offset, length], for large allocations. */
   private freeExtents: Array<[number, number]> = [];
   private next = 0;
+  /** Freed ranges not yet punched (not reusable until they are). */
+  private pending: Array<[number, number]> = [];
   /** Bytes currently allocated (reserved, not necessarily touched). */
   allocated = 0;
   /** Sandbox-wide limit on touched memory (bytes), or Infinity. */
@@ -32,6 +36,7 @@ export class MemoryFile {
   /** One chunk; returns its file offset or -ENOMEM. */
   allocChunk(): number {
     if (!this.checkLimit()) return -E.ENOMEM;
+    if (this.freeChunks.length === 0 && this.pending.length) this.flush();
     const off = this.freeChunks.pop();
     this.allocated += CHUNK;
     if (off !== undefined) return off;
@@ -43,6 +48,7 @@ export class MemoryFile {
     const len = Math.ceil(bytes / CHUNK) * CHUNK;
     if (len === CHUNK) return this.allocChunk();
     if (!this.checkLimit()) return -E.ENOMEM;
+    if (this.pending.length) this.flush();
     for (let i = 0; i < this.freeExtents.length; i++) {
       const [off, elen] = this.freeExtents[i];
       if (elen >= len) {
@@ -66,12 +72,40 @@ export class MemoryFile {
     return off;
   }
 
-  /** Returns a range (chunk multiple) allocated by allocChunk/allocRange. */
+  /** Returns a range (chunk multiple) allocated by allocChunk/allocRange. It is punched
+   * and reusable after the next flush. */
   free(off: number, len: number): void {
-    this.platform.punch(off, len);
     this.allocated -= len;
-    if (len === CHUNK) this.freeChunks.push(off);
-    else this.freeExtents.push([off, len]);
+    this.pending.push([off, len]);
+    if (this.pending.length >= 4096) this.flush();
+  }
+
+  /** Punches the freed ranges (adjacent ones in one call) and makes them reusable. */
+  flush(): void {
+    if (this.pending.length === 0) return;
+    const ranges = this.pending.sort((a, b) => a[0] - b[0]);
+    this.pending = [];
+    let start = ranges[0][0], end = start + ranges[0][1];
+    for (let i = 1; i <= ranges.length; i++) {
+      const r = ranges[i];
+      if (r && r[0] === end) {
+        end += r[1];
+        continue;
+      }
+      this.platform.punch(start, end - start);
+      if (r) {
+        start = r[0];
+        end = start + r[1];
+      }
+    }
+    for (const [off, len] of ranges) {
+      if (len === CHUNK) this.freeChunks.push(off);
+      else this.freeExtents.push([off, len]);
+    }
+  }
+
+  get hasPendingFrees(): boolean {
+    return this.pending.length > 0;
   }
 
   /** Checks the sandbox memory limit against what the host really committed, now and then
