@@ -49,7 +49,8 @@ export function createInet(
     case SOCK_DGRAM:
       if (protocol === 0) protocol = IPPROTO_UDP;
       if (protocol !== IPPROTO_UDP && protocol !== icmp) return -E.EPROTONOSUPPORT;
-      if (protocol === icmp && !mayPing(t)) return -E.EACCES;
+      // In host mode the host kernel checks its own ping_group_range.
+      if (protocol === icmp && networkOf(t.kernel).mode !== "host" && !mayPing(t)) return -E.EACCES;
       break;
     case SOCK_RAW:
       // Raw IP is not offered; without CAP_NET_RAW Linux refuses first.

@@ -14,8 +14,13 @@ export function pingGroupRange(k: Kernel): [number, number] {
 }
 
 registerSysctl("net/ipv4/ping_group_range", {
-  read: (k) => pingGroupRange(k).join("\t") + "\n",
+  // In host mode the host kernel decides, with its own range.
+  read: (k) =>
+    networkOf(k).mode === "host"
+      ? hostValue("net/ipv4/ping_group_range")
+      : pingGroupRange(k).join("\t") + "\n",
   write: (k, v) => {
+    if (networkOf(k).mode === "host") return -E.EPERM;
     const m = /^\s*(\d+)\s+(\d+)\s*$/.exec(v);
     if (!m) return -E.EINVAL;
     const lo = Number(m[1]), hi = Number(m[2]);
@@ -51,6 +56,14 @@ const FIXED: Array<[string, string]> = [
   ["net/ipv6/conf/all/disable_ipv6", "0"],
   ["net/ipv6/conf/default/disable_ipv6", "0"],
 ];
+function hostValue(path: string): string {
+  try {
+    return Deno.readTextFileSync(`/proc/sys/${path}`);
+  } catch {
+    return "";
+  }
+}
+
 // In host mode the guest uses the host's stack: it sees the host's values.
 for (const [path, value] of FIXED) {
   registerSysctl(path, {
