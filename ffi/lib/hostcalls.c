@@ -7,7 +7,7 @@
  * *_mem variants move data straight between a host fd and guest memory: their offsets are
  * offsets into the memory file, whose mapping in the sentry is sb_g.mem.
  */
-#include "platform.h"
+#include "hostcall.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -25,22 +25,6 @@
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
-
-#define RET(x)                       \
-  do {                               \
-    long _r = (long)(x);             \
-    return _r < 0 ? -errno : (int)_r; \
-  } while (0)
-
-#define RETD(x)                          \
-  do {                                   \
-    long _r = (long)(x);                 \
-    return _r < 0 ? -errno : (double)_r; \
-  } while (0)
-
-static int mem_ok(double off, double len) {
-  return off >= 0 && len >= 0 && off + len <= (double)sb_g.mem_size;
-}
 
 int sb_h_openat(int dirfd, const char *path, int flags, int mode) {
   RET(openat(dirfd, path, flags | O_CLOEXEC, mode));
@@ -243,9 +227,6 @@ int sb_h_isatty(int fd) { return isatty(fd); }
  * fchmodat2(fd, "", mode, AT_EMPTY_PATH), or chmod through /proc/self/fd on kernels before
  * 6.6 (the sentry's own fd: it names exactly that inode). */
 int sb_h_fchmod_fd(int fd, int mode) {
-#ifndef SYS_fchmodat2
-#define SYS_fchmodat2 452
-#endif
   if (syscall(SYS_fchmodat2, fd, "", (mode_t)mode, AT_EMPTY_PATH) == 0) return 0;
   if (errno != ENOSYS && errno != EINVAL) return -errno;
   char path[64];

@@ -15,23 +15,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "platform.h"
-
-#define RET(x)                        \
-  do {                                \
-    long _r = (long)(x);              \
-    return _r < 0 ? -errno : (int)_r; \
-  } while (0)
-
-#define RETD(x)                          \
-  do {                                   \
-    long _r = (long)(x);                 \
-    return _r < 0 ? -errno : (double)_r; \
-  } while (0)
-
-static int mem_ok(double off, double len) {
-  return off >= 0 && len >= 0 && off + len <= (double)sb_g.mem_size;
-}
+#include "hostcall.h"
 
 /* ---- rtnetlink ------------------------------------------------------------------------- */
 
