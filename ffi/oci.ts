@@ -57,7 +57,7 @@ const symbols = {
   sb_oci_no_new_privs: { parameters: [], result: "i32" },
   sb_oci_get_caps: { parameters: ["buffer"], result: "i32" },
   sb_oci_syscall_allowlist: { parameters: ["buffer", "i32"], result: "i32" },
-  sb_oci_install_seccomp: { parameters: [], result: "i32" },
+  sb_oci_install_seccomp: { parameters: ["i32"], result: "i32" },
   sb_oci_trim_memory: { parameters: [], result: "i32" },
   sb_oci_exit: { parameters: ["i32"], result: "void" },
   sb_oci_memfd_from: { parameters: ["buffer", "i32"], result: "i32" },

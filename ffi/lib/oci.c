@@ -7,7 +7,7 @@
  * Every function returns a value >= 0 or -errno. Nothing here keeps state between calls
  * except the signal pipe (one per process).
  */
-#include "platform.h"
+#include "hostcall.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,12 +36,6 @@
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
-
-#define RET(x)                        \
-  do {                                \
-    long _r = (long)(x);              \
-    return _r < 0 ? -errno : (int)_r; \
-  } while (0)
 
 /* ---- spawning the sandbox process ------------------------------------------------- */
 
@@ -634,9 +628,6 @@ int sb_oci_get_caps(int *out) {
  * clone, whose flags can be checked). Gathered by tracing the sentry and Deno's threads over
  * the test suite's workloads; see src/oci/README.md.
  */
-#ifndef SYS_fchmodat2
-#define SYS_fchmodat2 452
-#endif
 
 static const int allowed_syscalls[] = {
     /* files, through the fds the sentry holds */
@@ -689,10 +680,11 @@ int sb_oci_syscall_allowlist(int *out, int max) {
 /*
  * Installs the allowlist on every thread of this process (SECCOMP_FILTER_FLAG_TSYNC).
  * Precondition: no_new_privs is set (or CAP_SYS_ADMIN held). Argument checks: clone must
- * create a thread (CLONE_THREAD), socket may make only AF_UNIX sockets, ioctl only the
+ * create a thread (CLONE_THREAD), socket may make only AF_UNIX sockets (and, with
+ * host_sockets, the inet and netlink ones network mode "host" makes), ioctl only the
  * commands above, prctl only PR_SET_NAME/PR_GET_NAME/PR_SET_VMA/PR_GET_DUMPABLE.
  */
-int sb_oci_install_seccomp(void) {
+int sb_oci_install_seccomp(int host_sockets) {
   enum { MAX = 512 };
   struct sock_filter f[MAX];
   int n = 0;
@@ -722,12 +714,23 @@ int sb_oci_install_seccomp(void) {
   /* clone3: its flags are in memory the filter cannot read; glibc then uses clone. */
   EMIT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3, 0, 1));
   EMIT(DENY(ENOSYS));
-  /* socket: AF_UNIX only. */
-  EMIT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_socket, 0, 4));
+  /* socket: AF_UNIX only; with host_sockets also AF_INET, AF_INET6 and (for reading the
+   * host's interfaces) AF_NETLINK, whose writes need the CAP_NET_ADMIN we no longer hold. */
+  EMIT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_socket, 0, 7));
   EMIT(LOAD_ARG_LO(0));
-  EMIT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_UNIX, 0, 1));
+  EMIT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_UNIX, 3, 0));
+  EMIT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, host_sockets ? AF_INET : AF_UNIX, 2, 0));
+  EMIT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, host_sockets ? AF_INET6 : AF_UNIX, 1, 0));
+  EMIT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, host_sockets ? AF_NETLINK : AF_UNIX, 0, 1));
   EMIT(ALLOW);
   EMIT(DENY(EPERM));
+  /* bind, listen, connect: for the guest's host sockets only. */
+  if (host_sockets) {
+    EMIT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_bind, 2, 0));
+    EMIT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_listen, 1, 0));
+    EMIT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_connect, 0, 1));
+    EMIT(ALLOW);
+  }
   /* ioctl: the listed commands (the command is an int: only its low 32 bits count). */
   size_t nio = sizeof allowed_ioctls / sizeof allowed_ioctls[0];
   EMIT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_ioctl, 0, (uint8_t)(nio * 2 + 2)));

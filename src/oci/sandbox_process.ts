@@ -1,12 +1,16 @@
 // The sandbox process: one per container, started by `create` (launch.ts) as a re-exec of
-// cordon with the hidden verb `__sandbox`, in fresh mount, pid, ipc, uts, cgroup and
-// (unless the config names one) network namespaces, in the container's cgroups. Its host
+// cordon with the hidden verb `__sandbox`, in fresh mount, pid, ipc, uts and cgroup
+// namespaces and the network namespace config.json gives (its path, a new one, or the
+// host's when it lists none), in the container's cgroups. Its host
 // pid is the container's pid; its exit status is the container init's.
 //
 // Set-up, in this order (see README.md for why):
 //   1. read the launch message (config, options) from fd 3, the CLI's end of a socket pair;
 //   2. bind the control socket, open the state directory (for the exit file);
-//   3. build its own root: a tmpfs with a read-only /proc of its pid namespace, the
+//   3. take over the network while it still may (see networkMode): the interfaces of the
+//      container's network namespace for the netstack, or host sockets when the container
+//      shares the host's namespace;
+//      then build its own root: a tmpfs with a read-only /proc of its pid namespace, the
 //      container's root and the bind-mount sources bound in; pivot_root into it;
 //   4. drop capabilities (keeping only the file ones the container's root needs in its own
 //      tree), set no_new_privs;
@@ -39,6 +43,8 @@ import {
 import { CONTROL_SOCKET } from "./control.ts";
 import { errnoName, OciError } from "./errors.ts";
 import { mark } from "./timing.ts";
+import { attachNetwork, type NetworkMode } from "../../sentry/net/network.ts";
+import { prepareContainerNetwork, type PreparedNetwork } from "../../sentry/net/setup.ts";
 import { host } from "../../ffi/host.ts";
 import { libsandboxPath } from "../../ffi/locate.ts";
 
@@ -71,6 +77,19 @@ const EPOLLIN = 0x001, EPOLLHUP = 0x010, EPOLLERR = 0x008;
 const FORWARDED = [1, 2, 3, 12, 15, 28]; // HUP INT QUIT USR2 TERM WINCH
 /** Terminal stop signals: the sentry must never stop; the guest's job control is its own. */
 const SWALLOWED = [20, 21, 22]; // TSTP TTIN TTOU
+
+/**
+ * The guest's network, from the network namespace config.json gives the container:
+ * - a namespace (podman's bridge or slirp4netns namespace, or a new one): "sandbox", the
+ *   netstack on that namespace's interfaces, as runsc does; a namespace with only lo (podman
+ *   --network=none) gives loopback alone;
+ * - none listed, so the container shares the host's namespace (podman --network=host):
+ *   "host", the host's sockets on the guest's behalf, as runc gives. Taking over the
+ *   host's own interfaces is never an option.
+ */
+function networkMode(config: OciConfig): NetworkMode {
+  return config.linux.namespaces.some((ns) => ns.type === "network") ? "sandbox" : "host";
+}
 
 /** Capabilities the sentry keeps on the host (if the container's root has them): it does
  * the file operations of the container's root in the container's own trees. */
@@ -180,7 +199,18 @@ class SandboxServer {
     const libFd = check(ffi.openReadOnly(libsandboxPath()), "opening libsandbox.so");
     Deno.env.set("CORDON_LIBSANDBOX", `/proc/self/fd/${libFd}`);
 
-    // 3. Our own root: only the container's trees and a read-only /proc.
+    // 3. The network. Taking over the namespace's interfaces needs CAP_NET_RAW and
+    // CAP_NET_ADMIN there, and host sockets must be allowed by the seccomp filter: both
+    // are settled here, before either is given up.
+    const netMode = networkMode(config);
+    let network: PreparedNetwork;
+    try {
+      network = prepareContainerNetwork(netMode);
+    } catch (e) {
+      throw new OciError(`network (${netMode}): ${e instanceof Error ? e.message : e}`);
+    }
+
+    // Our own root: only the container's trees and a read-only /proc.
     check(ffi.oci().sb_oci_make_mounts_private(), "making mounts private");
     const newRoot = L.stateDir;
     check(ffi.oci().sb_oci_mount_root_tmpfs(ffi.cstr(newRoot)), "mounting the sandbox root");
@@ -236,6 +266,8 @@ class SandboxServer {
       debug: writer(debugFile),
     });
     mark("sandbox: kernel made");
+    attachNetwork(this.sandbox.kernel, network.network);
+    for (const n of network.notes) this.sandbox.kernel.log(`network: ${n}`);
     config.mounts.forEach((m, i) => this.mount(m, i, bindKinds.get(i)));
     for (const d of config.linux.devices) {
       const fmt = { c: 0o020000, b: 0o060000, u: 0o020000, p: 0o010000 }[d.type] ?? 0o020000;
@@ -264,7 +296,7 @@ class SandboxServer {
     // 6. The sentry's own system calls, from here on.
     // CORDON_NO_SENTRY_SECCOMP=1 leaves it out, to tell a missing syscall from a bug.
     if (Deno.env.get("CORDON_NO_SENTRY_SECCOMP") !== "1") {
-      check(ffi.oci().sb_oci_install_seccomp(), "seccomp");
+      check(ffi.oci().sb_oci_install_seccomp(netMode === "host" ? 1 : 0), "seccomp");
     }
   }
 

@@ -1,8 +1,8 @@
 // podman (Debian's 4.3.1, with conmon) driving dist/cordon as its OCI runtime, for real:
 // run --rm with exit codes, run -d, logs, exec (plain and -it), stop (SIGTERM, then SIGKILL
-// after the timeout), kill, ps, inspect, rm -f, run -it, --network=none, and a Debian image
-// made with debootstrap (cached in tests/build/oci/; skipped with a message when debootstrap
-// is not installed). Every container this file makes is removed, even when a test fails.
+// after the timeout), kill, ps, inspect, rm -f, run -it, --network=none, the bridge network
+// and --network=host, and a Debian image made with debootstrap (cached in tests/build/oci/;
+// skipped with a message when debootstrap is not installed). Every container this file makes is removed, even when a test fails.
 import { assert, assertEquals, BUILD, busyboxRootfs, CORDON, eventually, run } from "./helpers.ts";
 
 const PODMAN = ["/usr/bin/podman", "/bin/podman"].find((p) => {
@@ -319,6 +319,94 @@ Deno.test(
       ]);
       assert(ex.output.includes("42 in exec"), `exec -it output: ${ex.output}`);
       assertEquals(ex.code, 4, "exec -it exit status");
+    });
+  },
+);
+
+/** Serves one fixed reply to every TCP connection on port (all addresses of the host), for
+ * the guest to fetch; returns the listener to close. */
+function replyServer(reply: string): { port: number; close(): void } {
+  const listener = Deno.listen({ hostname: "0.0.0.0", port: 0 });
+  (async () => {
+    for await (const conn of listener) {
+      (async () => {
+        try {
+          const buf = new Uint8Array(4096);
+          await conn.read(buf);
+          const body = new TextEncoder().encode(reply);
+          await conn.write(new TextEncoder().encode(
+            `HTTP/1.0 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`,
+          ));
+          await conn.write(body);
+        } catch {
+          // the guest went away
+        } finally {
+          conn.close();
+        }
+      })();
+    }
+  })().catch(() => {});
+  return { port: (listener.addr as Deno.NetAddr).port, close: () => listener.close() };
+}
+
+Deno.test(
+  { name: "podman: bridge network (netstack on podman's namespace) and --network=host", ignore },
+  async () => {
+    await withPodman(async () => {
+      const token = `reply-${Deno.pid}-${Date.now()}`;
+      const server = replyServer(token);
+      try {
+        // Bridge: podman's namespace has eth0 with an address from its bridge; the netstack
+        // takes it over and reaches the host through the bridge's gateway.
+        const br = await podman([
+          "run",
+          "--rm",
+          BUSYBOX,
+          "/bin/sh",
+          "-c",
+          "ip -o -4 addr show eth0 && gw=$(ip route | awk '/^default/ {print $3}') && " +
+          `echo gw=$gw && wget -q -O - http://$gw:${server.port}/`,
+        ], { timeoutMs: 120_000 });
+        assertEquals(br.code, 0, `bridge: ${br.stdout}${br.stderr}`);
+        assert(/eth0\s+inet \d+\.\d+\.\d+\.\d+\/\d+/.test(br.stdout), `eth0 address: ${br.stdout}`);
+        assert(/gw=\d+\.\d+\.\d+\.\d+/.test(br.stdout), `default route: ${br.stdout}`);
+        assert(br.stdout.includes(token), `fetched over the bridge: ${br.stdout}`);
+
+        // The guest's address belongs to the netstack: the host side of the namespace no
+        // longer holds it (so the host kernel does not answer for the guest).
+        const n = name();
+        assertEquals(
+          (await podman(["run", "-d", "--name", n, BUSYBOX, "sleep", "1000"])).code,
+          0,
+          "run -d",
+        );
+        const pid = Number(
+          (await podman(["inspect", n, "--format", "{{.State.Pid}}"])).stdout.trim(),
+        );
+        assert(pid > 0, "inspect gives the sandbox's pid");
+        const hostSide = await run(["nsenter", "-t", String(pid), "-n", "ip", "-o", "-4", "addr"]);
+        assert(!/eth0\s+inet /.test(hostSide.stdout), `taken over: ${hostSide.stdout}`);
+        const guestSide = await podman(["exec", n, "ip", "-o", "-4", "addr"]);
+        assert(/eth0\s+inet /.test(guestSide.stdout), `guest's view: ${guestSide.stdout}`);
+
+        // Host network: the guest's sockets are the host's own, so the host's loopback is
+        // the guest's.
+        const hn = await podman([
+          "run",
+          "--rm",
+          "--network=host",
+          BUSYBOX,
+          "wget",
+          "-q",
+          "-O",
+          "-",
+          `http://127.0.0.1:${server.port}/`,
+        ]);
+        assertEquals(hn.code, 0, `--network=host: ${hn.stdout}${hn.stderr}`);
+        assert(hn.stdout.includes(token), `fetched over the host's loopback: ${hn.stdout}`);
+      } finally {
+        server.close();
+      }
     });
   },
 );
