@@ -224,6 +224,8 @@ function defaultMounts() {
       options: ["nosuid", "nodev", "noexec", "mode=1777", "size=65536k"],
     },
     { type: "sysfs", source: "sysfs", destination: "/sys", options: ["ro"] },
-    { type: "tmpfs", source: "tmpfs", destination: "/tmp", options: [] },
+    // No tmpfs over /tmp: the host's /tmp shows through the overlay like the rest of the
+    // root (read-only underneath, writes kept in memory), so a program or a working
+    // directory under /tmp runs as it would outside.
   ];
 }

@@ -1,5 +1,5 @@
 // Helpers for the filesystem tests: running `dist/cordon do`, scratch trees on the host
-// (outside /tmp, which the sandbox covers with its own tmpfs), and a digest of a host tree
+// (outside /tmp, to keep them with the build), and a digest of a host tree
 // to prove that a sandbox left it unchanged.
 export const REPO = new URL("../../", import.meta.url).pathname;
 export const CORDON = Deno.env.get("CORDON_TEST_DIST") ?? `${REPO}dist/cordon`;

@@ -1,6 +1,7 @@
 // Mounts of `cordon do`: writable volumes write through to the host (and only there),
 // read-only volumes refuse, missing mount points are made in the overlay (never on the
-// host), file volumes, and the size limits of the overlay's upper layer and of /tmp.
+// host), file volumes, the host's /tmp seen through the overlay, and the size limit of the
+// overlay's upper layer (which /tmp is part of).
 import {
   assert,
   assertEquals,
@@ -167,15 +168,15 @@ Deno.test("mounts: missing mount points are made in the overlay; file volumes", 
 });
 
 Deno.test("mounts: the overlay and /tmp are limited (ENOSPC), and the sandbox goes on", async () => {
-  // With --memory 64m the overlay's upper layer holds 32 MiB; /tmp is bounded by the
-  // sandbox's memory. Nothing else may start while /tmp is full (the memory is the same),
-  // so only shell builtins run between dd and rm.
+  // With --memory 64m the overlay's upper layer, /tmp included, holds 32 MiB. Nothing else
+  // may start while it is full, so only shell builtins run between dd and rm, and dd's
+  // message goes to /dev/shm, a tmpfs of its own.
   const r = await cordonDo([
     "/bin/sh",
     "-c",
     `
-    dd if=/dev/zero of=/big bs=1M count=200 2>/tmp/err; echo "dd to / exit $?"
-    grep -c 'No space left' /tmp/err
+    dd if=/dev/zero of=/big bs=1M count=200 2>/dev/shm/err; echo "dd to / exit $?"
+    grep -c 'No space left' /dev/shm/err
     rm /big; echo small > /small && cat /small
     dd if=/dev/zero of=/tmp/big bs=1M count=200 2>/dev/null; echo "dd to /tmp exit $?"
     rm /tmp/big; echo again > /tmp/small && cat /tmp/small
@@ -183,4 +184,23 @@ Deno.test("mounts: the overlay and /tmp are limited (ENOSPC), and the sandbox go
   ], { doArgs: ["--memory", "64m"] });
   assertEquals(r.code, 0, `exit (stderr: ${r.stderr})`);
   assertEquals(r.stdout, "dd to / exit 1\n1\nsmall\ndd to /tmp exit 1\nagain\n", "output");
+});
+
+Deno.test("mounts: a program and working directory under the host's /tmp; writes stay in the sandbox", async () => {
+  const dir = Deno.makeTempDirSync({ dir: "/tmp", prefix: "cordon-tmp-test-" });
+  try {
+    Deno.writeTextFileSync(
+      `${dir}/script.sh`,
+      "#!/bin/sh\necho ran in $(pwd)\necho made > made.txt\ncat made.txt\n",
+    );
+    Deno.chmodSync(`${dir}/script.sh`, 0o755);
+    const before = await treeDigest(dir);
+    const r = await cordonDo(["./script.sh"], { cwd: dir });
+    assertEquals(r.code, 0, `exit (stderr: ${r.stderr})`);
+    assertEquals(r.stdout, `ran in ${dir}\nmade\n`, "output");
+    assertEquals(digestDiff(before, await treeDigest(dir)), "", "the host's /tmp is unchanged");
+    assert(!exists(`${dir}/made.txt`), "made.txt stayed in the sandbox");
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });
