@@ -135,10 +135,11 @@ export class Slot {
   readonly i32: Int32Array;
   readonly bytes: Uint8Array;
 
-  constructor(readonly id: number, ctrl: ArrayBuffer, offset: number) {
-    this.u32 = new Uint32Array(ctrl, offset, SLOT_CTRL_SIZE / 4);
-    this.i32 = new Int32Array(ctrl, offset, SLOT_CTRL_SIZE / 4);
-    this.bytes = new Uint8Array(ctrl, offset, SLOT_SIZE);
+  /** view: the slot's SLOT_SIZE bytes of the control area. */
+  constructor(readonly id: number, view: ArrayBuffer) {
+    this.u32 = new Uint32Array(view, 0, SLOT_CTRL_SIZE / 4);
+    this.i32 = new Int32Array(view, 0, SLOT_CTRL_SIZE / 4);
+    this.bytes = new Uint8Array(view, 0, SLOT_SIZE);
   }
 
   get stub(): number {
@@ -262,7 +263,8 @@ export class Platform {
   readonly mem: Uint8Array;
   readonly memSize: number;
   readonly xstateSize: number;
-  private readonly ctrl: ArrayBuffer;
+  /** Base of the control area (notification page, master and per-stub regions). */
+  private readonly ctrlBase: Deno.PointerObject;
   private readonly slots = new Map<number, Slot>();
   private readonly waitResult: Uint32Array;
 
@@ -275,8 +277,11 @@ export class Platform {
     this.mem = new Uint8Array(
       Deno.UnsafePointerView.getArrayBuffer(this.sym.sb_mem_base()!, memSize),
     );
-    const ctrlSize = CTRL_REGIONS_OFF + MAX_STUBS * REGION_SIZE;
-    this.ctrl = Deno.UnsafePointerView.getArrayBuffer(this.sym.sb_ctrl_base()!, ctrlSize);
+    // The control area (256 GiB of address space) is not viewed whole: V8 counts an
+    // ArrayBuffer's length as external memory and answers a large one with a full garbage
+    // collection (~4 ms at start-up, seen with --trace-gc). Each slot gets a view of its own
+    // 64 KiB when first used (slot()).
+    this.ctrlBase = this.sym.sb_ctrl_base()!;
     this.waitResult = new Uint32Array(
       Deno.UnsafePointerView.getArrayBuffer(this.sym.sb_wait_result_ptr()!, 8 + 8 * 64),
     );
@@ -287,7 +292,12 @@ export class Platform {
     let s = this.slots.get(id);
     if (!s) {
       const stub = Math.floor(id / MAX_THREADS), idx = id % MAX_THREADS;
-      s = new Slot(id, this.ctrl, CTRL_REGIONS_OFF + stub * REGION_SIZE + (idx + 1) * SLOT_SIZE);
+      const offset = CTRL_REGIONS_OFF + stub * REGION_SIZE + (idx + 1) * SLOT_SIZE;
+      const view = Deno.UnsafePointerView.getArrayBuffer(
+        Deno.UnsafePointer.offset(this.ctrlBase, offset)!,
+        SLOT_SIZE,
+      );
+      s = new Slot(id, view);
       this.slots.set(id, s);
     }
     return s;
