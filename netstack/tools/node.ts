@@ -21,10 +21,15 @@ import {
   SOCK_DGRAM,
   SOCK_STREAM,
   Socket,
+  SHUT_WR,
   SOL_SOCKET,
+  TCP_INFO,
   TCP_NODELAY,
 } from "../socket.ts";
 import { Stack } from "../stack.ts";
+
+/** tcpi_state values (Linux's numbering, as TCP_INFO reports them). */
+const TCP_TIME_WAIT = 6, TCP_CLOSED = 7;
 
 /** The byte at offset i of every test stream: easy to regenerate in any language. */
 export function patternByte(i: number): number {
@@ -275,6 +280,7 @@ function makeApp(stack: Stack, mode: string, args: string[]): App {
       let conn: Socket | null = null;
       const chunks: Uint8Array[] = [];
       let total = 0;
+      let replied = false;
       const app: App = {
         done: false,
         step() {
@@ -284,6 +290,18 @@ function makeApp(stack: Stack, mode: string, args: string[]): App {
             conn = a;
           }
           let progress = false;
+          if (replied) {
+            // Done only once the reply and our FIN are acknowledged: on a lossy link they
+            // may need retransmitting long after the short drain at exit.
+            const info = conn.getsockopt(IPPROTO_TCP, TCP_INFO);
+            const state = typeof info === "number" ? TCP_CLOSED : info[0];
+            if (state === TCP_CLOSED || state === TCP_TIME_WAIT) {
+              conn.close();
+              app.done = true;
+              app.result = { received: total };
+            }
+            return false;
+          }
           for (;;) {
             const n = conn.recvfrom(buf, 0);
             if (n > 0) {
@@ -301,9 +319,9 @@ function makeApp(stack: Stack, mode: string, args: string[]): App {
               }
               if (outFile) Deno.writeFileSync(outFile, all);
               conn.sendto(new TextEncoder().encode(`ok ${total}\n`), 0);
-              conn.close();
-              app.done = true;
-              app.result = { received: total };
+              conn.shutdown(SHUT_WR);
+              replied = true;
+              return true;
             } else if (n !== -E.EAGAIN) throw new Error(`recv: ${n}`);
             return progress;
           }
