@@ -1,6 +1,6 @@
 // Host syscalls for the sentry (ffi/lib/hostcalls.c): every call returns a value >= 0 or
 // -errno. Paths are binary strings (sentry/util/bytes.ts) relative to a directory fd.
-import { libsandboxPath } from "./locate.ts";
+import { bindLazily } from "./locate.ts";
 
 const symbols = {
   sb_h_openat: { parameters: ["i32", "buffer", "i32", "i32"], result: "i32" },
@@ -65,25 +65,9 @@ type HostSymbols = Deno.DynamicLibrary<typeof symbols>["symbols"];
 
 let api: HostSymbols | null = null;
 
-/** The host-call symbols. Each is bound on first use (binding costs ~0.15 ms a symbol, and a
- * sandbox's start-up needs only a few of them). */
+/** The host-call symbols, each bound on first use. */
 export function host(): HostSymbols {
-  if (api) return api;
-  const lazy = {} as Record<string, unknown>;
-  const path = libsandboxPath();
-  for (const name of Object.keys(symbols) as Array<keyof typeof symbols>) {
-    Object.defineProperty(lazy, name, {
-      configurable: true,
-      enumerable: true,
-      get() {
-        const fn = Deno.dlopen(path, { [name]: symbols[name] } as Pick<typeof symbols, typeof name>).symbols[name];
-        Object.defineProperty(lazy, name, { value: fn, enumerable: true });
-        return fn;
-      },
-    });
-  }
-  api = lazy as HostSymbols;
-  return api;
+  return api ??= bindLazily(symbols);
 }
 
 /** struct stat (x86-64) field offsets, for buffers filled by sb_h_fstat(at). */

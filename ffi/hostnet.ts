@@ -1,7 +1,7 @@
 // Host networking calls (ffi/lib/hostnet.c) for sentry/net: rtnetlink requests, network
 // namespaces, and the host sockets of network mode "host". Every call returns >= 0 or
 // -errno. Loaded on first use.
-import { libsandboxPath } from "./locate.ts";
+import { bindLazily } from "./locate.ts";
 
 const symbols = {
   sb_net_rtnl: { parameters: ["buffer", "i32", "buffer", "i32"], result: "i32" },
@@ -28,11 +28,10 @@ const symbols = {
   },
 } as const;
 
-let lib: Deno.DynamicLibrary<typeof symbols> | null = null;
+let lib: Deno.DynamicLibrary<typeof symbols>["symbols"] | null = null;
 
 export function hostnet(): Deno.DynamicLibrary<typeof symbols>["symbols"] {
-  if (!lib) lib = Deno.dlopen(libsandboxPath(), symbols);
-  return lib.symbols;
+  return lib ??= bindLazily(symbols);
 }
 
 /** A NUL-terminated copy of a string, for path arguments. */

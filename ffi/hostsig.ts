@@ -1,7 +1,7 @@
 // Host signals and host terminals for the sentry process (ffi/lib/hostsig.c): catching the
 // signals the sentry forwards to its guest, raw mode for the user's terminal, host pty
 // pairs for consoles. Every call returns a value >= 0 or -errno.
-import { libsandboxPath } from "./locate.ts";
+import { bindLazily } from "./locate.ts";
 
 const symbols = {
   sb_sig_open: { parameters: [], result: "i32" },
@@ -19,12 +19,11 @@ const symbols = {
   sb_pty_wait: { parameters: ["i32", "i32"], result: "i32" },
 } as const;
 
-let lib: Deno.DynamicLibrary<typeof symbols> | null = null;
+let lib: Deno.DynamicLibrary<typeof symbols>["symbols"] | null = null;
 
 /** The symbols (loaded on first use). */
 export function hostsig(): Deno.DynamicLibrary<typeof symbols>["symbols"] {
-  if (!lib) lib = Deno.dlopen(libsandboxPath(), symbols);
-  return lib.symbols;
+  return lib ??= bindLazily(symbols);
 }
 
 /** A host pty pair: [master, slave], or -errno. */

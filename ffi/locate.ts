@@ -25,3 +25,27 @@ export function libsandboxPath(): string {
   }
   throw new Error("libsandbox.so not found: run `make -C ffi` or set CORDON_LIBDIR");
 }
+
+/**
+ * libsandbox's functions named in `symbols`, each bound on first use. Deno.dlopen compiles
+ * a trampoline per symbol (~0.15-0.2 ms each), and a command or a sandbox's start-up needs
+ * only a few of the dozens a binding file declares.
+ */
+export function bindLazily<S extends Deno.ForeignLibraryInterface>(
+  symbols: S,
+): Deno.DynamicLibrary<S>["symbols"] {
+  const lazy = {} as Record<string, unknown>;
+  const path = libsandboxPath();
+  for (const name of Object.keys(symbols)) {
+    Object.defineProperty(lazy, name, {
+      configurable: true,
+      enumerable: true,
+      get() {
+        const fn = Deno.dlopen(path, { [name]: symbols[name] }).symbols[name];
+        Object.defineProperty(lazy, name, { value: fn, enumerable: true });
+        return fn;
+      },
+    });
+  }
+  return lazy as Deno.DynamicLibrary<S>["symbols"];
+}
