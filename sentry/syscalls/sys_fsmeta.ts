@@ -469,15 +469,23 @@ function setTimes(t: Task, x: Target, times: [TimeArg, TimeArg] | null): number 
   return 0;
 }
 
-function readUtimens(t: Task, addr: number): [TimeArg, TimeArg] | null | number {
-  if (addr === 0) return null;
+/** Two {seconds, fraction} pairs of signed 64-bit words at addr: struct timespec[2] and
+ * struct timeval[2] have the same layout on x86-64. */
+function readTimePairs(t: Task, addr: number): Array<[number, number]> | number {
   const b = t.mm.copyIn(addr, 32);
   if (typeof b === "number") return b;
   const dv = new DataView(b.buffer);
+  const word = (at: number) => dv.getInt32(at + 4, true) * 4294967296 + dv.getUint32(at, true);
+  return [[word(0), word(8)], [word(16), word(24)]];
+}
+
+function readUtimens(t: Task, addr: number): [TimeArg, TimeArg] | null | number {
+  if (addr === 0) return null;
+  const pairs = readTimePairs(t, addr);
+  if (typeof pairs === "number") return pairs;
   const out: [TimeArg, TimeArg] = ["omit", "omit"];
   for (let i = 0; i < 2; i++) {
-    const sec = dv.getInt32(i * 16 + 4, true) * 4294967296 + dv.getUint32(i * 16, true);
-    const nsec = dv.getInt32(i * 16 + 12, true) * 4294967296 + dv.getUint32(i * 16 + 8, true);
+    const [sec, nsec] = pairs[i];
     if (nsec === UTIME_NOW) out[i] = "now";
     else if (nsec === UTIME_OMIT) out[i] = "omit";
     else if (nsec < 0 || nsec >= 1e9) return -E.EINVAL;
@@ -512,13 +520,11 @@ function sysUtimensat(t: Task): number {
 /** utimes/futimesat: struct timeval[2], or NULL. */
 function timevals(t: Task, addr: number): [TimeArg, TimeArg] | null | number {
   if (addr === 0) return null;
-  const b = t.mm.copyIn(addr, 32);
-  if (typeof b === "number") return b;
-  const dv = new DataView(b.buffer);
+  const pairs = readTimePairs(t, addr);
+  if (typeof pairs === "number") return pairs;
   const out: [TimeArg, TimeArg] = ["omit", "omit"];
   for (let i = 0; i < 2; i++) {
-    const sec = dv.getInt32(i * 16 + 4, true) * 4294967296 + dv.getUint32(i * 16, true);
-    const usec = dv.getInt32(i * 16 + 12, true) * 4294967296 + dv.getUint32(i * 16 + 8, true);
+    const [sec, usec] = pairs[i];
     if (usec < 0 || usec >= 1e6) return -E.EINVAL;
     out[i] = { sec, nsec: usec * 1000 };
   }
