@@ -461,6 +461,7 @@ static void warm_code_cache(struct launch *launch, const char *runtime, const ch
       dup2(null, 1);
       dup2(null, 2);
     }
+    alarm(20); // survives execve: a warm-up that hangs is killed, never waited on forever
     execve(runtime, (char *const *)argv, launch->base_environment);
     _exit(127);
   }
