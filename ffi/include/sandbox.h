@@ -138,7 +138,11 @@ struct sb_slot {
   uint32_t spin_ticks;   /* how long (TSC ticks) the stub spins for a reply before sleeping */
   uint32_t cpu;          /* the CPU the stub thread posted its last event from */
   struct sb_op ops[SB_MAX_OPS];
+  /* stub only: the registers of a return to guest code without rt_sigreturn (stub.c,
+   * fast_return): 15 general registers, an iretq frame, then a zero signal mask. */
+  uint64_t fast_return[21] __attribute__((aligned(16)));
 };
+_Static_assert(sizeof(struct sb_slot) <= SB_SLOT_CTRL_SIZE, "slot control part");
 
 /* ffi/platform.ts reads and writes slots at these offsets. */
 _Static_assert(__builtin_offsetof(struct sb_slot, seq) == 16, "slot layout");

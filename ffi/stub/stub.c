@@ -332,6 +332,53 @@ static void load_regs(struct k_sigcontext *mc, const struct sb_regs *r) {
   /* cs and ss stay what the kernel saved: a guest never chooses its segments. */
 }
 
+extern void stub_fast_return(uint64_t *area, void *xsave) __attribute__((noreturn));
+
+/* Flags a guest may set, as Linux's rt_sigreturn allows (CF PF AF ZF SF TF DF OF RF AC). */
+#define GUEST_EFLAGS 0x50dd5ull
+#define FP_XSTATE_MAGIC1 0x46505853u
+
+static int canonical(uint64_t a) { return a < 0x0000800000000000ull || a >= 0xffff800000000000ull; }
+
+/* True when the xsave area at fp (in the slot at base) is what XRSTOR accepts without a
+ * fault: the kernel's own extended frame, standard form, no unknown features, a valid MXCSR.
+ * Anything else (a frame a guest handed to rt_sigreturn without the extended part, say)
+ * returns through the kernel, which checks it its own way. */
+static int xsave_restorable(const uint8_t *fp, uint64_t base) {
+  uint64_t at = (uint64_t)fp;
+  if (at & 63 || at < base + SB_SLOT_CTRL_SIZE || at + 576 > base + SB_SLOT_SIZE) return 0;
+  const uint32_t *sw = (const uint32_t *)(fp + 464);
+  uint64_t xfeatures = *(const uint64_t *)(fp + 472);
+  uint32_t xstate_size = sw[4];
+  if (sw[0] != FP_XSTATE_MAGIC1 || xstate_size < 576 || at + xstate_size > base + SB_SLOT_SIZE)
+    return 0;
+  const uint64_t *header = (const uint64_t *)(fp + 512);
+  if (header[0] & ~xfeatures) return 0;
+  for (int i = 1; i < 8; i++)
+    if (header[i]) return 0;
+  uint32_t mxcsr = *(const uint32_t *)(fp + 24), mask = *(const uint32_t *)(fp + 28);
+  if (mxcsr & ~(mask ? mask : 0xffbfu)) return 0;
+  return 1;
+}
+
+/* Returns to guest code with slot->regs and the xsave area of the signal frame, without
+ * rt_sigreturn, when everything checks (see xsave_restorable); otherwise returns, and the
+ * caller goes back through the kernel. */
+static void fast_return(struct sb_slot *slot, uint64_t base, const struct k_ucontext *uc) {
+  const struct sb_regs *r = &slot->regs;
+  uint8_t *fp = slot->fpstate_off ? (uint8_t *)(base + slot->fpstate_off) : 0;
+  if (!fp || !canonical(r->rip) || !canonical(r->rsp) || !xsave_restorable(fp, base)) return;
+  uint64_t *a = slot->fast_return;
+  a[0] = r->r15, a[1] = r->r14, a[2] = r->r13, a[3] = r->r12, a[4] = r->rbp, a[5] = r->rbx;
+  a[6] = r->r11, a[7] = r->r10, a[8] = r->r9, a[9] = r->r8, a[10] = r->rax, a[11] = r->rcx;
+  a[12] = r->rdx, a[13] = r->rsi, a[14] = r->rdi;
+  /* cs and ss stay what the kernel saved: a guest never chooses its segments. */
+  a[15] = r->rip, a[16] = uc->mc.cs, a[17] = (r->eflags & GUEST_EFLAGS) | 0x202;
+  a[18] = r->rsp, a[19] = uc->mc.ss, a[20] = 0;
+  __atomic_store_n(&slot->state, SB_RUNNING, __ATOMIC_RELEASE);
+  stub_fast_return(a, fp);
+}
+
 static int in_stub_text(uint64_t ip) {
   return ip >= (uint64_t)__stub_text_start && ip < (uint64_t)__stub_text_end;
 }
@@ -395,11 +442,12 @@ static void handler(int sig, struct k_siginfo *si, struct k_ucontext *uc) {
     post_and_wait(slot, idx);
   } while (run_ops(slot));
 
-  load_regs(&uc->mc, &slot->regs);
   if (slot->fs_dirty) {
     slot->fs_dirty = 0;
     write_fs_gs_base(slot->regs.fs_base, slot->regs.gs_base);
   }
+  fast_return(slot, base, uc);
+  load_regs(&uc->mc, &slot->regs);
   /* A guest never blocks host signals: rt_sigreturn restores an empty mask. */
   uc->uc_sigmask = 0;
   __atomic_store_n(&slot->state, SB_RUNNING, __ATOMIC_RELEASE);
