@@ -10,8 +10,10 @@
  * Trap mechanism: a guest syscall is trapped by seccomp (SIGSYS); faults arrive as SIGSEGV
  * and friends. The handler runs on the thread's slot, whose signal stack is shared with the
  * sentry, copies the registers into the slot, posts the event (sb_notify), waits for the
- * sentry's reply, performs the requested ops (mmap/munmap/mprotect/clone/exit), copies the
- * registers back into the signal frame and returns through rt_sigreturn.
+ * sentry's reply, performs the requested ops (mmap/munmap/mprotect/clone/exit) and goes back
+ * to guest code: straight from the slot (xrstor, iretq; see fast_return), or, when the frame
+ * does not pass its checks, by copying the registers into the signal frame and returning
+ * through rt_sigreturn, which costs about 1 us more on these machines.
  *
  * Ptrace mechanism: the same stub, without handlers or traps; the sentry drives it with
  * PTRACE_SYSEMU and injects the ops as syscalls at stub_syscall_insn.
