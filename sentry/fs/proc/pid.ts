@@ -454,6 +454,7 @@ function fdDir(
       },
       owner,
       mode,
+      64,
     );
   };
   // Each link remembers the file it was made for: a reused fd number is a new entry.

@@ -329,8 +329,16 @@ export class MagicLinkInode extends PseudoSymlink implements MagicLink {
     readonly jump: () => VfsPath | number,
     owner?: () => Owner,
     mode = 0o777,
+    /** What lstat reports: Linux gives 64 for /proc/PID/fd/N and 0 for the others. Never
+     * the target's length: naming an O_PATH file that is itself such a link would stat the
+     * link again, without end. */
+    private readonly linkSize = 0,
   ) {
     super(fs, target, owner, mode);
+  }
+
+  override size(): number {
+    return this.linkSize;
   }
 
   magicTarget(): VfsPath | number {

@@ -237,6 +237,21 @@ static void links(const char *file) {
   struct stat lst;
   lstat(path, &lst);
   printf("fd link mode: %o\n", lst.st_mode & 0777);
+  SHOW_INT("fd link lstat size", lst.st_size);
+  lstat("/proc/self/cwd", &lst);
+  SHOW_INT("cwd link lstat size", lst.st_size);
+  lstat("/proc/self/exe", &lst);
+  SHOW_INT("exe link lstat size", lst.st_size);
+  /* An O_PATH fd on a /proc/self/fd link, then its own link: names the link, not a loop. */
+  int self_fd = open("/proc/self/fd/0", O_PATH | O_NOFOLLOW);
+  char self_path[64], self_want[64];
+  snprintf(self_path, sizeof self_path, "/proc/self/fd/%d", self_fd);
+  snprintf(self_want, sizeof self_want, "/proc/%d/fd/0", (int)getpid());
+  n = readlink(self_path, buf, sizeof buf - 1);
+  buf[n < 0 ? 0 : n] = 0;
+  SHOW_BOOL("O_PATH fd on an fd link names that link", strcmp(buf, self_want) == 0);
+  SHOW_BOOL("lstat of its link works", lstat(self_path, &lst) == 0 && S_ISLNK(lst.st_mode));
+  close(self_fd);
   char tmp[8];
   if (read(fd, tmp, 5) != 5) printf("short read\n");
   int again = open(path, O_RDONLY);
