@@ -359,6 +359,21 @@ interface Target {
   file: FileDescription | null;
 }
 
+/** The flags an *at attribute call takes to name its target. */
+const AT_TARGET_FLAGS = L.AT_SYMLINK_NOFOLLOW | L.AT_EMPTY_PATH;
+
+/** pathTarget with follow and AT_EMPTY_PATH taken from an *at call's flags.
+ * Precondition: the caller has refused flags outside AT_TARGET_FLAGS. */
+function pathTargetAt(t: Task, dirfd: number, pathAddr: number, flags: number): Target | number {
+  return pathTarget(
+    t,
+    dirfd,
+    pathAddr,
+    !(flags & L.AT_SYMLINK_NOFOLLOW),
+    (flags & L.AT_EMPTY_PATH) !== 0,
+  );
+}
+
 function pathTarget(
   t: Task,
   dirfd: number,
@@ -496,7 +511,7 @@ function readUtimens(t: Task, addr: number): [TimeArg, TimeArg] | null | number 
 
 function sysUtimensat(t: Task): number {
   const dirfd = t.argInt(0), pathAddr = t.arg(1), flags = t.argInt(3);
-  if (flags & ~(L.AT_SYMLINK_NOFOLLOW | L.AT_EMPTY_PATH)) return -E.EINVAL;
+  if (flags & ~AT_TARGET_FLAGS) return -E.EINVAL;
   const times = readUtimens(t, t.arg(2));
   if (typeof times === "number") return times;
   if (times && times[0] === "omit" && times[1] === "omit") return 0;
@@ -505,13 +520,7 @@ function sysUtimensat(t: Task): number {
     if (flags & L.AT_SYMLINK_NOFOLLOW) return -E.EINVAL;
     x = dirfd === L.AT_FDCWD ? -E.EFAULT : fdTarget(t, dirfd, false);
   } else {
-    x = pathTarget(
-      t,
-      dirfd,
-      pathAddr,
-      !(flags & L.AT_SYMLINK_NOFOLLOW),
-      (flags & L.AT_EMPTY_PATH) !== 0,
-    );
+    x = pathTargetAt(t, dirfd, pathAddr, flags);
   }
   if (typeof x === "number") return x;
   return setTimes(t, x, times);
@@ -761,14 +770,8 @@ export const fsmetaSyscalls: SyscallDef[] = [
     nr: 452, /* fchmodat2 */
     fn: (t) => {
       const flags = t.argInt(3);
-      if (flags & ~(L.AT_SYMLINK_NOFOLLOW | L.AT_EMPTY_PATH)) return -E.EINVAL;
-      const x = pathTarget(
-        t,
-        t.argInt(0),
-        t.arg(1),
-        !(flags & L.AT_SYMLINK_NOFOLLOW),
-        (flags & L.AT_EMPTY_PATH) !== 0,
-      );
+      if (flags & ~AT_TARGET_FLAGS) return -E.EINVAL;
+      const x = pathTargetAt(t, t.argInt(0), t.arg(1), flags);
       return typeof x === "number" ? x : setMode(t, x, t.argU32(2));
     },
     args: "fsox",
@@ -801,14 +804,8 @@ export const fsmetaSyscalls: SyscallDef[] = [
     nr: Sys.fchownat,
     fn: (t) => {
       const flags = t.argInt(4);
-      if (flags & ~(L.AT_SYMLINK_NOFOLLOW | L.AT_EMPTY_PATH)) return -E.EINVAL;
-      const x = pathTarget(
-        t,
-        t.argInt(0),
-        t.arg(1),
-        !(flags & L.AT_SYMLINK_NOFOLLOW),
-        (flags & L.AT_EMPTY_PATH) !== 0,
-      );
+      if (flags & ~AT_TARGET_FLAGS) return -E.EINVAL;
+      const x = pathTargetAt(t, t.argInt(0), t.arg(1), flags);
       return typeof x === "number" ? x : setOwner(t, x, t.argU32(2), t.argU32(3));
     },
     args: "fsddx",
