@@ -173,7 +173,16 @@ table ip ${TABLE} {
     return;
   }
   const ipt = which("iptables")!;
-  const rule = [
+  const rule = iptablesRule();
+  if (!run([ipt, "-t", "nat", "-C", ...rule]).ok) {
+    const r = run([ipt, "-t", "nat", "-A", ...rule]);
+    if (!r.ok) throw new Error(`the NAT rule (iptables): ${r.err.trim()}`);
+  }
+}
+
+/** The iptables form of the NAT rule (when nft is missing), as added and as deleted. */
+function iptablesRule(): string[] {
+  return [
     "POSTROUTING",
     "-s",
     `${SUBNET.join(".")}.0.0/16`,
@@ -187,10 +196,6 @@ table ip ${TABLE} {
     "--comment",
     TABLE,
   ];
-  if (!run([ipt, "-t", "nat", "-C", ...rule]).ok) {
-    const r = run([ipt, "-t", "nat", "-A", ...rule]);
-    if (!r.ok) throw new Error(`the NAT rule (iptables): ${r.err.trim()}`);
-  }
 }
 
 function removeNatRule(): void {
@@ -200,20 +205,7 @@ function removeNatRule(): void {
     return;
   }
   const ipt = which("iptables")!;
-  const rule = [
-    "POSTROUTING",
-    "-s",
-    `${SUBNET.join(".")}.0.0/16`,
-    "!",
-    "-o",
-    "cdn+",
-    "-j",
-    "MASQUERADE",
-    "-m",
-    "comment",
-    "--comment",
-    TABLE,
-  ];
+  const rule = iptablesRule();
   while (run([ipt, "-t", "nat", "-D", ...rule]).ok) { /* all copies */ }
 }
 
