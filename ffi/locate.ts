@@ -35,13 +35,14 @@ export function bindLazily<S extends Deno.ForeignLibraryInterface>(
   symbols: S,
 ): Deno.DynamicLibrary<S>["symbols"] {
   const lazy = {} as Record<string, unknown>;
-  const path = libsandboxPath();
   for (const name of Object.keys(symbols)) {
     Object.defineProperty(lazy, name, {
       configurable: true,
       enumerable: true,
       get() {
-        const fn = Deno.dlopen(path, { [name]: symbols[name] }).symbols[name];
+        // The path is looked up now, not when the binder was made: the OCI sandbox process
+        // moves it to /proc/self/fd/N before pivot_root leaves the cache directory behind.
+        const fn = Deno.dlopen(libsandboxPath(), { [name]: symbols[name] }).symbols[name];
         Object.defineProperty(lazy, name, { value: fn, enumerable: true });
         return fn;
       },

@@ -1,7 +1,7 @@
 // Host calls of the OCI runtime (ffi/lib/oci.c), with small wrappers that turn strings and
 // fd lists into the buffers the C side takes. Every call returns a value >= 0 or -errno.
 // Loaded on first use: the CLI's light commands (state, list) never pay for dlopen.
-import { libsandboxPath } from "./locate.ts";
+import { bindLazily } from "./locate.ts";
 
 const symbols = {
   sb_oci_spawn: {
@@ -66,74 +66,11 @@ const symbols = {
 
 type Symbols = Deno.DynamicLibrary<typeof symbols>["symbols"];
 
-/** Symbols are bound in small groups on first use: Deno.dlopen costs ~0.2 ms a symbol, and
- * each command needs only a few of them. */
-const GROUPS: Array<Array<keyof typeof symbols>> = [
-  [
-    "sb_oci_spawn",
-    "sb_oci_kill",
-    "sb_oci_waitpid",
-    "sb_oci_pidfd_open",
-    "sb_oci_poll",
-    "sb_oci_getpid",
-    "sb_oci_socketpair",
-    "sb_oci_send",
-    "sb_oci_recv",
-    "sb_oci_close",
-  ],
-  [
-    "sb_oci_connect",
-    "sb_oci_open_dir",
-    "sb_oci_catch_signals",
-    "sb_oci_read_signals",
-    "sb_oci_wait_forwarding",
-    "sb_oci_fork_waiter",
-    "sb_oci_setsid",
-  ],
-  [
-    "sb_oci_openpty",
-    "sb_oci_send_console",
-    "sb_oci_set_ctty",
-    "sb_oci_open_ns",
-    "sb_oci_write_file_at",
-  ],
-  [
-    "sb_oci_listen",
-    "sb_oci_accept",
-    "sb_oci_make_mounts_private",
-    "sb_oci_mount_root_tmpfs",
-    "sb_oci_bind_into",
-    "sb_oci_mkdir",
-    "sb_oci_pivot",
-    "sb_oci_drop_caps",
-    "sb_oci_no_new_privs",
-    "sb_oci_install_seccomp",
-  ],
-  ["sb_oci_get_caps", "sb_oci_syscall_allowlist"],
-];
-const bound: Partial<Symbols> = {};
+let bound: Symbols | null = null;
 
-function bindGroupOf(name: keyof typeof symbols): void {
-  const group = GROUPS.find((g) => g.includes(name)) ?? [name];
-  const defs = Object.fromEntries(group.map((n) => [n, symbols[n]]));
-  const lib = Deno.dlopen(libsandboxPath(), defs as typeof symbols);
-  Object.assign(bound, lib.symbols);
-}
-
-const proxy = new Proxy(bound, {
-  get(target, prop) {
-    const name = prop as keyof typeof symbols;
-    if (!(name in target)) {
-      if (!(name in symbols)) return undefined;
-      bindGroupOf(name);
-    }
-    return target[name];
-  },
-}) as Symbols;
-
-/** The raw symbols (each group loaded on first use). */
+/** The raw symbols, each bound on first use. */
 export function oci(): Symbols {
-  return proxy;
+  return bound ??= bindLazily(symbols);
 }
 
 const encoder = new TextEncoder();
