@@ -21,8 +21,8 @@ stub_restorer:
  * the signal stack) holds r15 r14 r13 r12 rbp rbx r11 r10 r9 r8 rax rcx rdx rsi rdi, an iretq
  * frame (rip cs rflags rsp ss) and a zero word. Precondition: every signal is blocked, the
  * values were checked by fast_return() in stub.c. Once rsp leaves the signal stack, signals
- * are unblocked: one arriving now finds us in stub text with a fresh frame on that stack, and
- * its handler returns at once (through rt_sigreturn) to the instructions below. */
+ * are unblocked: one arriving now gets a fresh frame on that stack, and the handler takes a
+ * kick here for a kick of the guest, whose registers are still whole in the area. */
     .globl stub_fast_return
 stub_fast_return:
     mov %rdi, %rsp
@@ -52,6 +52,8 @@ stub_fast_return:
     mov 112(%rsp), %rdi
     add $120, %rsp
     iretq
+    .globl stub_fast_return_end
+stub_fast_return_end:
 
 /* A new thread traps here once so that the kernel builds it a signal frame. */
     .globl stub_ready_trap

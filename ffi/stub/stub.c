@@ -335,6 +335,21 @@ static void load_regs(struct k_sigcontext *mc, const struct sb_regs *r) {
 }
 
 extern void stub_fast_return(uint64_t *area, void *xsave) __attribute__((noreturn));
+extern char stub_fast_return_end[];
+
+/* True when ip is in stub_fast_return: a signal there interrupts a guest thread whose
+ * registers are in slot->fast_return (and whose FPU state is already loaded). */
+static int in_fast_return(uint64_t ip) {
+  return ip >= (uint64_t)stub_fast_return && ip < (uint64_t)stub_fast_return_end;
+}
+
+/* The guest registers a return in progress holds (the inverse of fast_return's layout). */
+static void regs_from_fast_return(struct sb_regs *r, const uint64_t *a) {
+  r->r15 = a[0], r->r14 = a[1], r->r13 = a[2], r->r12 = a[3], r->rbp = a[4], r->rbx = a[5];
+  r->r11 = a[6], r->r10 = a[7], r->r9 = a[8], r->r8 = a[9], r->rax = a[10], r->rcx = a[11];
+  r->rdx = a[12], r->rsi = a[13], r->rdi = a[14];
+  r->rip = a[15], r->cs = a[16], r->eflags = a[17], r->rsp = a[18], r->ss = a[19];
+}
 
 /* Flags a guest may set, as Linux's rt_sigreturn allows (CF PF AF ZF SF TF DF OF RF AC). */
 #define GUEST_EFLAGS 0x50dd5ull
@@ -414,7 +429,8 @@ static void handler(int sig, struct k_siginfo *si, struct k_ucontext *uc) {
                   : SB_EV_FOREIGN;
       break;
     case SB_KICK_SIGNAL:
-      if (in_stub_text(ip)) return; /* not in guest code: nothing to interrupt */
+      /* Not in guest code: nothing to interrupt, except on the way back to it. */
+      if (in_stub_text(ip) && !in_fast_return(ip)) return;
       event = SB_EV_INTERRUPT;
       break;
     case SIGILL:
@@ -433,7 +449,10 @@ static void handler(int sig, struct k_siginfo *si, struct k_ucontext *uc) {
   slot->sig.code = si->si_code;
   slot->sig.trapno = uc->mc.trapno;
   slot->sig.err = uc->mc.err;
-  save_regs(&slot->regs, &uc->mc);
+  if (in_fast_return(ip))
+    regs_from_fast_return(&slot->regs, slot->fast_return);
+  else
+    save_regs(&slot->regs, &uc->mc);
   slot->regs.fs_base = read_fs_base();
   slot->regs.gs_base = read_gs_base();
   uint64_t fp = uc->mc.fpstate;
