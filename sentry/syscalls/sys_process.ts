@@ -47,6 +47,10 @@ export function doClone(t: Task, a: CloneArgs): number {
   if (a.exitSignal > L.NSIG) return -E.EINVAL;
   if (f & NAMESPACE_FLAGS) return -E.EPERM;
   if (f & L.CLONE_PIDFD) return -E.EINVAL;
+  // As Linux: a signal that reached the parent before the fork is handled first and the
+  // fork restarted, so a signal sent to a process group (^Z, ^C) never misses a child made
+  // while it was on its way.
+  if (!(f & L.CLONE_THREAD) && k.signals.hasDeliverable(t)) return -E.ERESTARTNOINTR;
   if (!(f & L.CLONE_THREAD)) {
     let procs = 0;
     for (const g of k.groups.values()) if (!g.zombie) procs++;
