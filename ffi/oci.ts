@@ -4,22 +4,8 @@
 import { bindLazily } from "./locate.ts";
 
 const symbols = {
-  sb_oci_spawn: {
-    parameters: [
-      "buffer",
-      "buffer",
-      "i32",
-      "buffer",
-      "i32",
-      "buffer",
-      "i32",
-      "buffer",
-      "i32",
-      "i32",
-      "i32",
-      "i32",
-      "buffer",
-    ],
+  sb_oci_fork_sandbox: {
+    parameters: ["buffer", "i32", "buffer", "i32", "i32", "i32", "i32", "buffer"],
     result: "i32",
   },
   sb_oci_kill: { parameters: ["i32", "i32"], result: "i32" },
@@ -108,37 +94,35 @@ export const CLONE_NEWUSER = 0x10000000;
 export const CLONE_NEWPID = 0x20000000;
 export const CLONE_NEWNET = 0x40000000;
 
-export const SPAWN_STEPS = [
+/** The steps of sb_oci_fork_sandbox, by the number it reports. */
+export const FORK_STEPS = [
   "",
   "setsid",
   "joining the network namespace",
   "joining the cgroup",
+  "making the namespaces",
   "arranging fds",
-  "exec",
+  "fork",
 ];
 
-export interface SpawnRequest {
-  path: string;
-  argv: string[];
-  env: string[];
-  /** cgroup.procs files to join before exec. */
+export interface ForkRequest {
+  /** cgroup.procs files to join. */
   cgroupProcs: string[];
-  /** Child fd i is fds[i] (-1: closed). */
+  /** Child fd i is fds[i] (-1: closed); every other fd is replaced by /dev/null. */
   fds: number[];
   nsFlags: number;
   netnsFd: number;
   newSession: boolean;
 }
 
-/** Starts a process; returns its pid, or { errno, step } when it could not be started. */
-export function spawn(r: SpawnRequest): number | { errno: number; step: string } {
+/**
+ * Forks the sandbox process (see sb_oci_fork_sandbox for its preconditions: V8 must run
+ * --single-threaded). Returns the child's pid in the parent and 0 in the child, or
+ * { errno, step } when it could not be made.
+ */
+export function forkSandbox(r: ForkRequest): number | { errno: number; step: string } {
   const step = new Int32Array(1);
-  const rc = oci().sb_oci_spawn(
-    cstr(r.path),
-    cstrs(r.argv),
-    r.argv.length,
-    cstrs(r.env),
-    r.env.length,
+  const rc = oci().sb_oci_fork_sandbox(
     cstrs(r.cgroupProcs),
     r.cgroupProcs.length,
     i32s(r.fds),
@@ -148,7 +132,7 @@ export function spawn(r: SpawnRequest): number | { errno: number; step: string }
     r.newSession ? 1 : 0,
     new Uint8Array(step.buffer),
   );
-  if (rc < 0) return { errno: -rc, step: SPAWN_STEPS[step[0]] ?? "spawn" };
+  if (rc < 0) return { errno: -rc, step: FORK_STEPS[step[0]] ?? "fork" };
   return rc;
 }
 

@@ -53,8 +53,7 @@ async function main(args: string[]): Promise<number> {
         return 0;
       case "do":
         return (await import("./cli/do.ts")).runDo(rest);
-      // The OCI runtime (runc-compatible): its verbs, its global flags before a verb, and
-      // the sandbox process's internal entry point.
+      // The OCI runtime (runc-compatible): its verbs and its global flags before a verb.
       case "create":
       case "start":
       case "state":
@@ -71,7 +70,6 @@ async function main(args: string[]): Promise<number> {
       case "events":
       case "wait":
       case "update":
-      case "__sandbox":
         return await (await import("./cli/oci.ts")).runOci(args);
       default:
         if (command.startsWith("--")) return await (await import("./cli/oci.ts")).runOci(args);

@@ -47,10 +47,14 @@
 #define MEMBER_LIBRARY "libsandbox.so"
 
 // Flags for `deno run`: no prompts, no network for module loading, no type-checking, no
-// discovery of deno.json/lockfiles around the user's working directory.
+// discovery of deno.json/lockfiles around the user's working directory. V8 runs
+// single-threaded, which lets the OCI runtime fork its sandbox process from the CLI (see
+// sb_oci_fork_sandbox); every command gets the same flags, so that they share one code cache
+// (V8 refuses a cache made under other flags).
 static const char *const deno_run_flags[] = {
-    "run",         "--allow-all", "--no-prompt", "--no-check", "--no-config",
-    "--no-lock",   "--quiet",     "--no-remote", "--no-npm",
+    "run",       "--allow-all", "--no-prompt", "--no-check",
+    "--no-config", "--no-lock", "--quiet",     "--no-remote",
+    "--no-npm",  "--v8-flags=--single-threaded",
 };
 #define DENO_RUN_FLAG_COUNT (sizeof deno_run_flags / sizeof deno_run_flags[0])
 

@@ -20,7 +20,9 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* ---- spawning the sandbox process ------------------------------------------------- */
+/* ---- forking the sandbox process --------------------------------------------------- */
 
 /* Splits a buffer of NUL-terminated strings into a NULL-terminated array (malloc'd). */
 static char **split_strings(const char *buf, int count) {
@@ -51,113 +53,219 @@ static char **split_strings(const char *buf, int count) {
   return out;
 }
 
-struct spawn_plan {
-  const char *path;
-  char **argv;
-  char **envp;
-  char **cgroup_procs; /* cgroup.procs files to join before exec */
+struct fork_plan {
+  char **cgroup_procs; /* cgroup.procs files to join */
   int ncgroups;
   const int *fds; /* child fd i <- fds[i]; -1 leaves fd i closed */
   int nfds;
+  int ns_flags;
   int netns_fd; /* >= 0: join this network namespace */
   int new_session;
-  /* Written by the child when it fails (shared memory: CLONE_VM). */
-  int failed_step;
-  int failed_errno;
 };
 
-enum { STEP_NONE, STEP_SETSID, STEP_SETNS, STEP_CGROUP, STEP_FDS, STEP_EXEC };
+enum { STEP_NONE, STEP_SETSID, STEP_SETNS, STEP_CGROUP, STEP_UNSHARE, STEP_FDS, STEP_FORK };
 
-/* Runs in a CLONE_VM|CLONE_VFORK child: raw syscalls only, no allocation, no libc state. */
-static int spawn_child(void *arg) {
-  struct spawn_plan *p = arg;
-  sigset_t none;
-  sigemptyset(&none);
-  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, 8);
-  if (p->new_session && syscall(SYS_setsid) < 0) {
-    p->failed_step = STEP_SETSID;
-    goto fail;
-  }
-  if (p->netns_fd >= 0 && syscall(SYS_setns, p->netns_fd, CLONE_NEWNET) < 0) {
-    p->failed_step = STEP_SETNS;
-    goto fail;
-  }
-  for (int i = 0; i < p->ncgroups; i++) {
-    int fd = (int)syscall(SYS_openat, AT_FDCWD, p->cgroup_procs[i], O_WRONLY | O_CLOEXEC);
-    if (fd < 0 || syscall(SYS_write, fd, "0", 1) < 0) {
-      p->failed_step = STEP_CGROUP;
-      goto fail;
-    }
-    syscall(SYS_close, fd);
-  }
-  /* Move every source above the targets first, so no dup2 clobbers another source. */
+/* Signals whose handlers stay in the child: faults, which Deno's runtime turns into reports. */
+static bool keeps_handler(int sig) {
+  return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGTRAP;
+}
+
+/* Signals caught by sb_oci_catch_signals are written, one byte each, to this pipe. */
+static int signal_pipe[2] = {-1, -1};
+
+/*
+ * Makes the forked child what an exec would have made it, as far as its JS code can tell:
+ * every fd but fds[0..nfds) gone. Precondition: runs in the child, which has one thread.
+ *
+ * An fd of the parent's is not closed but replaced by /dev/null: among them are Deno's own
+ * (its event loop's epoll and eventfd, its caches), which Deno may still write to (a waker),
+ * and a number freed here would be reused by a file the sentry opens for a guest. Replacing
+ * drops the description all the same (the CLI's flock, its end of the sync socket, the
+ * console's master, pipes inherited from the engine) while any stray write goes nowhere.
+ */
+static int arrange_child_fds(const struct fork_plan *p) {
   int high[64];
   for (int i = 0; i < p->nfds; i++) {
     high[i] = -1;
-    if (p->fds[i] < 0) continue;
-    high[i] = (int)syscall(SYS_fcntl, p->fds[i], F_DUPFD_CLOEXEC, 100);
-    if (high[i] < 0) {
-      p->failed_step = STEP_FDS;
-      goto fail;
-    }
+    if (p->fds[i] >= 0 && (high[i] = fcntl(p->fds[i], F_DUPFD_CLOEXEC, 100)) < 0) return -1;
   }
   for (int i = 0; i < p->nfds; i++) {
     if (high[i] < 0) {
-      syscall(SYS_close, i);
-      continue;
-    }
-    if (syscall(SYS_dup3, high[i], i, 0) < 0) {
-      p->failed_step = STEP_FDS;
-      goto fail;
+      close(i);
+    } else if (dup3(high[i], i, 0) < 0) {
+      return -1;
     }
   }
-  syscall(SYS_close_range, p->nfds, ~0u, 0);
-  syscall(SYS_execve, p->path, p->argv, p->envp);
-  p->failed_step = STEP_EXEC;
-fail:
-  p->failed_errno = errno;
-  syscall(SYS_exit, 127);
-  return 127;
+  int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+  int dir_fd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (null_fd < 0 || dir_fd < 0) return -1;
+  /* Collect first: replacing while reading the directory would race its listing. */
+  static int open_fds[4096];
+  int count = 0;
+  char buf[4096];
+  for (;;) {
+    long n = syscall(SYS_getdents64, dir_fd, buf, sizeof buf);
+    if (n < 0) return -1;
+    if (n == 0) break;
+    for (long off = 0; off < n;) {
+      struct {
+        uint64_t ino;
+        int64_t off;
+        unsigned short reclen;
+        unsigned char type;
+        char name[];
+      } *d = (void *)(buf + off);
+      off += d->reclen;
+      if (d->name[0] < '0' || d->name[0] > '9') continue;
+      int fd = atoi(d->name);
+      if (fd >= p->nfds && fd != null_fd && fd != dir_fd) {
+        if (count == (int)(sizeof open_fds / sizeof open_fds[0])) return -1;
+        open_fds[count++] = fd;
+      }
+    }
+  }
+  close(dir_fd);
+  for (int i = 0; i < count; i++)
+    if (dup3(null_fd, open_fds[i], O_CLOEXEC) < 0) return -1;
+  return 0;
 }
 
 /*
- * Starts `path` with argv/envp (argc/envc NUL-terminated strings in one buffer each) in new
- * namespaces (ns_flags: CLONE_NEW*), joining the network namespace netns_fd if >= 0 and
- * the cgroups whose cgroup.procs files are listed (ncg strings). fds[i] becomes fd i in the
- * child (nfds <= 64), every other fd is closed. Returns the child's pid (as this process
- * sees it) or -errno; *step_out says which step failed (STEP_*).
+ * V8 marks its heap and code reservations MADV_DONTFORK (a forked child would find them
+ * unmapped and fault at once); the sandbox process is a fork that goes on running the same
+ * JavaScript, so every mapping is made inheritable again first. Mappings that refuse
+ * (VM_IO, VM_PFNMAP) are left as they are. Returns 0 or -errno.
  */
-int sb_oci_spawn(const char *path, const char *argv_buf, int argc, const char *env_buf, int envc,
-                 const char *cg_buf, int ncg, const int *fds, int nfds, int ns_flags, int netns_fd,
-                 int new_session, int *step_out) {
-  if (nfds < 0 || nfds > 64 || argc < 1 || envc < 0 || ncg < 0) return -EINVAL;
-  struct spawn_plan plan = {.path = path, .fds = fds, .nfds = nfds, .netns_fd = netns_fd,
-                            .new_session = new_session};
-  plan.argv = split_strings(argv_buf, argc);
-  plan.envp = split_strings(env_buf, envc);
-  plan.cgroup_procs = split_strings(cg_buf, ncg);
-  plan.ncgroups = ncg;
-  size_t stack_size = 256 * 1024;
-  char *stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-  int rc;
-  if (!plan.argv || !plan.envp || !plan.cgroup_procs || stack == MAP_FAILED) {
-    rc = -ENOMEM;
-  } else {
-    pid_t pid = clone(spawn_child, stack + stack_size, CLONE_VM | CLONE_VFORK | SIGCHLD | ns_flags, &plan);
-    if (pid < 0) {
-      rc = -errno;
-    } else if (plan.failed_step) {
-      int status;
-      waitpid(pid, &status, 0);
-      rc = -(plan.failed_errno ? plan.failed_errno : EIO);
-    } else {
-      rc = pid;
+static int make_all_mappings_inheritable(void) {
+  FILE *maps = fopen("/proc/self/maps", "re");
+  if (!maps) return -errno;
+  char line[512];
+  unsigned long start, end;
+  while (fgets(line, sizeof line, maps)) {
+    if (sscanf(line, "%lx-%lx", &start, &end) == 2) madvise((void *)start, end - start, MADV_DOFORK);
+    /* A line longer than the buffer (a long file name) continues in the next read. */
+    while (!strchr(line, '\n') && fgets(line, sizeof line, maps)) {
     }
   }
-  if (step_out) *step_out = plan.failed_step;
-  if (stack != MAP_FAILED) munmap(stack, stack_size);
-  free(plan.argv);
-  free(plan.envp);
+  fclose(maps);
+  return 0;
+}
+
+/* The child's half of sb_oci_fork_sandbox; returns STEP_NONE or the step that failed. */
+static int become_sandbox_child(const struct fork_plan *p) {
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  /* Handlers of the parent's (Deno's signal listeners) would write to the parent's pipes. */
+  for (int sig = 1; sig < 65; sig++) {
+    struct sigaction old;
+    if (keeps_handler(sig) || sigaction(sig, NULL, &old) < 0) continue;
+    if (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN) signal(sig, SIG_DFL);
+  }
+  signal_pipe[0] = signal_pipe[1] = -1; /* the parent's; replaced with the other fds below */
+  if (p->new_session && setsid() < 0) return STEP_SETSID;
+  if (p->netns_fd >= 0 && setns(p->netns_fd, CLONE_NEWNET) < 0) return STEP_SETNS;
+  for (int i = 0; i < p->ncgroups; i++) {
+    int fd = open(p->cgroup_procs[i], O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, "0", 1) < 0) return STEP_CGROUP;
+    close(fd);
+  }
+  /* After joining the cgroups, so that the container's cgroup is its cgroup namespace's root. */
+  if (unshare(p->ns_flags & ~CLONE_NEWPID) < 0) return STEP_UNSHARE;
+  if (arrange_child_fds(p) < 0) return STEP_FDS;
+  return STEP_NONE;
+}
+
+/*
+ * Forks the sandbox process from the calling process (the CLI's create or run): the child goes
+ * on running the caller's code, so a container costs one Deno start-up, not two. The child
+ * has an empty signal mask and default handlers, a new session if asked, the network namespace
+ * netns_fd (if >= 0), the cgroups whose cgroup.procs files are listed (ncg strings in cg_buf),
+ * new namespaces ns_flags (CLONE_NEW*: with CLONE_NEWPID it is pid 1 of a new pid namespace),
+ * fds[i] as fd i (nfds <= 64) and every other fd replaced by /dev/null (see
+ * arrange_child_fds).
+ *
+ * Preconditions: V8 runs with --single-threaded, so no V8 worker thread is in the middle of a
+ * task when the process forks (the child keeps only the calling thread, and a lock a vanished
+ * thread held would stay held forever); the caller's other threads are Deno's idle runtime
+ * threads. The caller needs CAP_SYS_ADMIN.
+ *
+ * Returns the child's pid in the parent, 0 in the child, or -errno in the parent with
+ * *step_out saying which step failed (STEP_*; the child has then exited).
+ */
+int sb_oci_fork_sandbox(const char *cg_buf, int ncg, const int *fds, int nfds, int ns_flags,
+                        int netns_fd, int new_session, int *step_out) {
+  *step_out = STEP_NONE;
+  if (nfds < 0 || nfds > 64 || ncg < 0) return -EINVAL;
+  struct fork_plan plan = {.fds = fds, .nfds = nfds, .ns_flags = ns_flags, .netns_fd = netns_fd,
+                           .new_session = new_session, .ncgroups = ncg};
+  plan.cgroup_procs = split_strings(cg_buf, ncg);
+  if (!plan.cgroup_procs) return -ENOMEM;
+  /* The child reports a failed step here; on success it closes its end (EOF). */
+  int report[2] = {-1, -1};
+  int own_pidns = -1;
+  int rc = 0;
+  if (pipe2(report, O_CLOEXEC) < 0) {
+    rc = -errno;
+    goto out;
+  }
+  if ((rc = make_all_mappings_inheritable()) < 0) {
+    *step_out = STEP_FORK;
+    goto out;
+  }
+  /* A new pid namespace is for this thread's next child only: unshared around the fork. */
+  if (ns_flags & CLONE_NEWPID) {
+    own_pidns = open("/proc/thread-self/ns/pid", O_RDONLY | O_CLOEXEC);
+    if (own_pidns < 0 || unshare(CLONE_NEWPID) < 0) {
+      rc = -errno;
+      *step_out = STEP_UNSHARE;
+      goto out;
+    }
+  }
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(report[0]);
+    int step = become_sandbox_child(&plan);
+    if (step == STEP_NONE) {
+      close(report[1]);
+      free(plan.cgroup_procs);
+      return 0;
+    }
+    int message[2] = {step, errno};
+    if (write(report[1], message, sizeof message) < 0) {
+      /* the parent sees EOF and then our exit status */
+    }
+    _exit(127);
+  }
+  int fork_errno = errno;
+  if (own_pidns >= 0 && setns(own_pidns, CLONE_NEWPID) < 0) {
+    /* Cannot happen (it is our own namespace); were it to, later children would be born
+     * inside the container's namespace, so stop rather than go on. */
+    abort();
+  }
+  if (pid < 0) {
+    rc = -fork_errno;
+    *step_out = STEP_FORK;
+    goto out;
+  }
+  close(report[1]);
+  report[1] = -1;
+  int message[2];
+  ssize_t n;
+  do n = read(report[0], message, sizeof message);
+  while (n < 0 && errno == EINTR);
+  if (n == (ssize_t)sizeof message) {
+    int status;
+    waitpid(pid, &status, 0);
+    *step_out = message[0];
+    rc = -(message[1] ? message[1] : EIO);
+  } else {
+    rc = pid;
+  }
+out:
+  if (report[0] >= 0) close(report[0]);
+  if (report[1] >= 0) close(report[1]);
+  if (own_pidns >= 0) close(own_pidns);
   free(plan.cgroup_procs);
   return rc;
 }
@@ -203,8 +311,6 @@ int sb_oci_getpid(void) { return getpid(); }
 
 /* ---- signals ----------------------------------------------------------------------- */
 
-/* Signals caught by sb_oci_catch_signals are written, one byte each, to this pipe. */
-static int signal_pipe[2] = {-1, -1};
 
 static void on_signal(int sig) {
   int saved = errno;

@@ -185,7 +185,6 @@ export async function runOci(args: string[]): Promise<number> {
   if (verb === undefined) {
     throw new CliError("no command given after the global options (see 'cordon --help')");
   }
-  if (verb === "__sandbox") return (await import("../oci/sandbox_process.ts")).sandboxMain();
   if (!OCI_VERBS.includes(verb)) {
     throw new CliError(`unknown command '${verb}' (see 'cordon --help')`);
   }

@@ -35,13 +35,6 @@ export interface CreateOptions {
   startAtOnce?: boolean;
 }
 
-/** How this cordon runs itself again: the single file, or deno on the source tree. */
-export function selfCommand(verb: string): string[] {
-  const self = Deno.env.get("CORDON_SELF");
-  if (self) return [self, verb];
-  return [Deno.execPath(), "run", "-A", "--quiet", new URL(Deno.mainModule).pathname, verb];
-}
-
 function absolute(path: string): string {
   if (path.startsWith("/")) return path.replace(/\/+$/, "") || "/";
   const cwd = Deno.cwd();
@@ -82,9 +75,18 @@ export async function createContainer(rt: Runtime, o: CreateOptions): Promise<Co
     platform: rt.opts.platform,
     process: JSON.parse(text).process,
   });
+  if (!v8SingleThreaded()) {
+    throw new OciError(
+      "the sandbox process is forked from this one, which needs V8's --single-threaded " +
+        "(dist/cordon passes it; from the source tree: deno run -A --v8-flags=--single-threaded " +
+        "src/main.ts ...)",
+    );
+  }
+  // Loaded before the fork: the child runs it at once, and must never await.
+  const { sandboxMain } = await import("./sandbox_process.ts");
   let pid = 0;
   try {
-    const launched = launchSandbox(rt, container, config, text, o);
+    const launched = launchSandbox(rt, container, config, text, o, sandboxMain);
     pid = launched.pid;
     container.record.pid = pid;
     container.record.pidStartTime = processStartTime(pid) ?? "";
@@ -125,6 +127,7 @@ function launchSandbox(
   config: OciConfig,
   text: string,
   o: CreateOptions,
+  sandboxMain: () => number,
 ): { pid: number; started: boolean } {
   // Namespaces: always our own mount, pid, ipc, uts and cgroup namespaces; the network one
   // as config.json says (a path: join it; listed without a path: a new one; not listed:
@@ -192,26 +195,22 @@ function launchSandbox(
     const pair = ffi.socketpair();
     if (typeof pair === "number") throw new OciError(`socketpair: ${errnoName(pair)}`);
     toClose.push(pair[0], pair[1]);
-    const argv = selfCommand("__sandbox");
-    const env = Object.entries(Deno.env.toObject()).map(([k, v]) => `${k}=${v}`);
-    const spawned = ffi.spawn({
-      path: argv[0],
-      argv,
-      env,
+    const forked = ffi.forkSandbox({
       cgroupProcs,
       fds: [...stdio, pair[1]],
       nsFlags,
       netnsFd,
       newSession: true,
     });
-    if (typeof spawned !== "number") {
+    if (forked === 0) becomeSandbox(sandboxMain);
+    if (typeof forked !== "number") {
       throw new OciError(
-        `cannot start the sandbox process (${spawned.step}): ${errnoName(-spawned.errno)}`,
+        `cannot start the sandbox process (${forked.step}): ${errnoName(-forked.errno)}`,
       );
     }
-    const pid = spawned;
+    const pid = forked;
     let started = false;
-    mark("cli: sandbox spawned");
+    mark("cli: sandbox forked");
     ffi.close(pair[1]);
     toClose.splice(toClose.indexOf(pair[1]), 1);
     const launch: LaunchMessage = {
@@ -254,6 +253,48 @@ function launchSandbox(
   } finally {
     for (const fd of toClose) ffi.close(fd);
   }
+}
+
+/**
+ * The forked child's whole life: it runs the sandbox process's main (which reads the launch
+ * message the parent sends on fd 3) and exits with its status, never returning into the CLI
+ * code it was forked from, nor to Deno's event loop, which it shares with its parent.
+ */
+function becomeSandbox(sandboxMain: () => number): never {
+  let code = 1;
+  try {
+    code = sandboxMain();
+  } catch (e) {
+    try {
+      Deno.stderr.writeSync(
+        new TextEncoder().encode(`cordon: sandbox process: ${e instanceof Error ? e.stack : e}\n`),
+      );
+    } catch {
+      // stderr gone: the exit status still tells
+    }
+  }
+  ffi.oci().sb_oci_exit(code);
+  throw new Error("unreachable: _exit returned");
+}
+
+/**
+ * Whether V8 runs with --single-threaded, the precondition of forking the sandbox process (see
+ * sb_oci_fork_sandbox): from DENO_V8_FLAGS and then each --v8-flags before the main module,
+ * the last mention winning, as Deno applies them.
+ */
+function v8SingleThreaded(): boolean {
+  const lists = [Deno.env.get("DENO_V8_FLAGS") ?? ""];
+  const argv = Deno.readTextFileSync("/proc/self/cmdline").split("\0");
+  for (const arg of argv.slice(2)) { // after the executable and "run"
+    if (!arg.startsWith("-")) break; // the main module: what follows is ours
+    if (arg.startsWith("--v8-flags=")) lists.push(arg.slice("--v8-flags=".length));
+  }
+  let single = false;
+  for (const flag of lists.join(",").split(/[\s,]+/)) {
+    if (flag === "--single-threaded" || flag === "--single_threaded") single = true;
+    if (flag === "--no-single-threaded" || flag === "--no-single_threaded") single = false;
+  }
+  return single;
 }
 
 export function describeStatus(status: number): string {

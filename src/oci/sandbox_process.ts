@@ -1,8 +1,8 @@
-// The sandbox process: one per container, started by `create` (launch.ts) as a re-exec of
-// cordon with the hidden verb `__sandbox`, in fresh mount, pid, ipc, uts and cgroup
-// namespaces and the network namespace config.json gives (its path, a new one, or the
-// host's when it lists none), in the container's cgroups. Its host
-// pid is the container's pid; its exit status is the container init's.
+// The sandbox process: one per container, forked by `create` (create.ts, launchSandbox) from
+// the CLI's own process, so that it starts with Deno and this code already loaded, in fresh
+// mount, pid, ipc, uts and cgroup namespaces and the network namespace config.json gives (its
+// path, a new one, or the host's when it lists none), in the container's cgroups. Its host pid
+// is the container's pid; its exit status is the container init's.
 //
 // Set-up, in this order (see README.md for why):
 //   1. read the launch message (config, options) from fd 3, the CLI's end of a socket pair;
@@ -102,12 +102,7 @@ const encoder = new TextEncoder();
 export function sandboxMain(): number {
   mark("sandbox: main");
   const got = ffi.recvMessage(SYNC_FD, 60_000);
-  if (typeof got === "number" || got.text === "") {
-    Deno.stderr.writeSync(
-      encoder.encode("cordon: __sandbox is internal (started by `cordon create`)\n"),
-    );
-    return 2;
-  }
+  if (typeof got === "number" || got.text === "") return 1; // the CLI is gone
   const launch = JSON.parse(got.text) as LaunchMessage;
   const configText = got.fds.length === 1 ? ffi.readAll(got.fds[0], MAX_CONFIG_BYTES) : -22;
   got.fds.forEach((fd) => ffi.close(fd));

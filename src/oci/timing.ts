@@ -4,8 +4,17 @@
 const enabled = Deno.env.get("CORDON_OCI_TIMES") === "1";
 const encoder = new TextEncoder();
 
+let lastPid = "?";
+
 export function mark(label: string): void {
   if (!enabled) return;
   const ms = (performance.timeOrigin + performance.now()) % 100000;
-  Deno.stderr.writeSync(encoder.encode(`cordon-times ${ms.toFixed(1)} ${Deno.pid} ${label}\n`));
+  // Not Deno.pid: that is fixed at start-up, and the sandbox process is a fork of the CLI.
+  // Once the sandbox's seccomp filter refuses readlink, the last pid read stands.
+  try {
+    lastPid = Deno.readLinkSync("/proc/self");
+  } catch {
+    // keep lastPid
+  }
+  Deno.stderr.writeSync(encoder.encode(`cordon-times ${ms.toFixed(1)} ${lastPid} ${label}\n`));
 }

@@ -63,6 +63,36 @@ Deno.test("oci sandbox: own namespaces, an empty root, only file capabilities, n
       if (nr >= 0) assert(!allowed.has(nr), `${name} is in the sentry's allowlist`);
     }
     assert(allowed.size < 160, `the allowlist has ${allowed.size} entries`);
+    // The sandbox process is forked from the CLI, yet keeps none of the CLI's descriptors:
+    // not one the engine left open across exec (a FIFO here, as conmon leaves pipes).
+    const fifo = `${t.dir}/inherited.fifo`;
+    assertEquals((await run(["mkfifo", fifo])).code, 0, "mkfifo");
+    const withFifo = await run([
+      "/bin/sh",
+      "-c",
+      'exec 5<>"$FIFO"; exec "$@" >/dev/null 2>&1 </dev/null',
+      "sh",
+      CORDON,
+      "--root",
+      t.root,
+      "run",
+      "--detach",
+      "--bundle",
+      b,
+      "fds",
+    ], { env: { FIFO: fifo } });
+    assertEquals(withFifo.code, 0, "run --detach with an inherited fd");
+    const fdsPid = (await t.state("fds")).pid!;
+    for (const e of Deno.readDirSync(`/proc/${fdsPid}/fd`)) {
+      let target = "";
+      try {
+        target = Deno.readLinkSync(`/proc/${fdsPid}/fd/${e.name}`);
+      } catch {
+        continue; // closed meanwhile
+      }
+      assert(target !== fifo, `the sandbox process holds the CLI's inherited fd (its fd ${e.name})`);
+    }
+    assertEquals((await t.cordon(["delete", "--force", "fds"])).code, 0, "delete fds");
     // The guest sees none of it: its own root, its hostname, pid 1.
     const e = await t.cordon(["exec", "h", "/bin/sh", "-c", "hostname; echo $$; ls /"]);
     assertEquals(e.stdout.split("\n").slice(0, 1), ["oci-test"], "hostname");
