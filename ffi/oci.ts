@@ -5,9 +5,11 @@ import { bindLazily } from "./locate.ts";
 
 const symbols = {
   sb_oci_fork_sandbox: {
-    parameters: ["buffer", "i32", "buffer", "i32", "i32", "i32", "i32", "buffer"],
+    parameters: ["buffer", "i32", "i32", "i32", "i32", "buffer"],
     result: "i32",
   },
+  sb_oci_join_cgroups: { parameters: ["i32", "buffer", "i32"], result: "i32" },
+  sb_oci_unshare: { parameters: ["i32"], result: "i32" },
   sb_oci_kill: { parameters: ["i32", "i32"], result: "i32" },
   sb_oci_waitpid: { parameters: ["i32", "i32"], result: "i32" },
   sb_oci_pidfd_open: { parameters: ["i32"], result: "i32" },
@@ -99,15 +101,12 @@ export const FORK_STEPS = [
   "",
   "setsid",
   "joining the network namespace",
-  "joining the cgroup",
   "making the namespaces",
   "arranging fds",
   "fork",
 ];
 
 export interface ForkRequest {
-  /** cgroup.procs files to join. */
-  cgroupProcs: string[];
   /** Child fd i is fds[i] (-1: closed); every other fd is replaced by /dev/null. */
   fds: number[];
   nsFlags: number;
@@ -123,8 +122,6 @@ export interface ForkRequest {
 export function forkSandbox(r: ForkRequest): number | { errno: number; step: string } {
   const step = new Int32Array(1);
   const rc = oci().sb_oci_fork_sandbox(
-    cstrs(r.cgroupProcs),
-    r.cgroupProcs.length,
     i32s(r.fds),
     r.fds.length,
     r.nsFlags,
@@ -134,6 +131,11 @@ export function forkSandbox(r: ForkRequest): number | { errno: number; step: str
   );
   if (rc < 0) return { errno: -rc, step: FORK_STEPS[step[0]] ?? "fork" };
   return rc;
+}
+
+/** Moves process pid into the cgroups of these cgroup.procs files; 0 or -errno. */
+export function joinCgroups(pid: number, procs: string[]): number {
+  return oci().sb_oci_join_cgroups(pid, cstrs(procs), procs.length);
 }
 
 export function listen(path: string, dirFd: number, name: string, stream = false): number {

@@ -41,21 +41,7 @@
 
 /* ---- forking the sandbox process --------------------------------------------------- */
 
-/* Splits a buffer of NUL-terminated strings into a NULL-terminated array (malloc'd). */
-static char **split_strings(const char *buf, int count) {
-  char **out = calloc((size_t)count + 1, sizeof *out);
-  if (!out) return NULL;
-  const char *p = buf;
-  for (int i = 0; i < count; i++) {
-    out[i] = (char *)p;
-    p += strlen(p) + 1;
-  }
-  return out;
-}
-
 struct fork_plan {
-  char **cgroup_procs; /* cgroup.procs files to join */
-  int ncgroups;
   const int *fds; /* child fd i <- fds[i]; -1 leaves fd i closed */
   int nfds;
   int ns_flags;
@@ -63,7 +49,7 @@ struct fork_plan {
   int new_session;
 };
 
-enum { STEP_NONE, STEP_SETSID, STEP_SETNS, STEP_CGROUP, STEP_UNSHARE, STEP_FDS, STEP_FORK };
+enum { STEP_NONE, STEP_SETSID, STEP_SETNS, STEP_UNSHARE, STEP_FDS, STEP_FORK };
 
 /* Signals whose handlers stay in the child: faults, which Deno's runtime turns into reports. */
 static bool keeps_handler(int sig) {
@@ -165,12 +151,6 @@ static int become_sandbox_child(const struct fork_plan *p) {
   signal_pipe[0] = signal_pipe[1] = -1; /* the parent's; replaced with the other fds below */
   if (p->new_session && setsid() < 0) return STEP_SETSID;
   if (p->netns_fd >= 0 && setns(p->netns_fd, CLONE_NEWNET) < 0) return STEP_SETNS;
-  for (int i = 0; i < p->ncgroups; i++) {
-    int fd = open(p->cgroup_procs[i], O_WRONLY | O_CLOEXEC);
-    if (fd < 0 || write(fd, "0", 1) < 0) return STEP_CGROUP;
-    close(fd);
-  }
-  /* After joining the cgroups, so that the container's cgroup is its cgroup namespace's root. */
   if (unshare(p->ns_flags & ~CLONE_NEWPID) < 0) return STEP_UNSHARE;
   if (arrange_child_fds(p) < 0) return STEP_FDS;
   return STEP_NONE;
@@ -180,8 +160,8 @@ static int become_sandbox_child(const struct fork_plan *p) {
  * Forks the sandbox process from the calling process (the CLI's create or run): the child goes
  * on running the caller's code, so a container costs one Deno start-up, not two. The child
  * has an empty signal mask and default handlers, a new session if asked, the network namespace
- * netns_fd (if >= 0), the cgroups whose cgroup.procs files are listed (ncg strings in cg_buf),
- * new namespaces ns_flags (CLONE_NEW*: with CLONE_NEWPID it is pid 1 of a new pid namespace),
+ * netns_fd (if >= 0), new namespaces ns_flags (CLONE_NEW*: with CLONE_NEWPID it is pid 1 of a
+ * new pid namespace; CLONE_NEWCGROUP is left to the child, once in its cgroups),
  * fds[i] as fd i (nfds <= 64) and every other fd replaced by /dev/null (see
  * arrange_child_fds).
  *
@@ -193,14 +173,12 @@ static int become_sandbox_child(const struct fork_plan *p) {
  * Returns the child's pid in the parent, 0 in the child, or -errno in the parent with
  * *step_out saying which step failed (STEP_*; the child has then exited).
  */
-int sb_oci_fork_sandbox(const char *cg_buf, int ncg, const int *fds, int nfds, int ns_flags,
-                        int netns_fd, int new_session, int *step_out) {
+int sb_oci_fork_sandbox(const int *fds, int nfds, int ns_flags, int netns_fd, int new_session,
+                        int *step_out) {
   *step_out = STEP_NONE;
-  if (nfds < 0 || nfds > 64 || ncg < 0) return -EINVAL;
+  if (nfds < 0 || nfds > 64) return -EINVAL;
   struct fork_plan plan = {.fds = fds, .nfds = nfds, .ns_flags = ns_flags, .netns_fd = netns_fd,
-                           .new_session = new_session, .ncgroups = ncg};
-  plan.cgroup_procs = split_strings(cg_buf, ncg);
-  if (!plan.cgroup_procs) return -ENOMEM;
+                           .new_session = new_session};
   /* The child reports a failed step here; on success it closes its end (EOF). */
   int report[2] = {-1, -1};
   int own_pidns = -1;
@@ -228,7 +206,6 @@ int sb_oci_fork_sandbox(const char *cg_buf, int ncg, const int *fds, int nfds, i
     int step = become_sandbox_child(&plan);
     if (step == STEP_NONE) {
       close(report[1]);
-      free(plan.cgroup_procs);
       return 0;
     }
     int message[2] = {step, errno};
@@ -266,9 +243,33 @@ out:
   if (report[0] >= 0) close(report[0]);
   if (report[1] >= 0) close(report[1]);
   if (own_pidns >= 0) close(own_pidns);
-  free(plan.cgroup_procs);
   return rc;
 }
+
+/*
+ * Moves process pid into the cgroups whose cgroup.procs files are listed (ncg strings in
+ * cg_buf). The CLI does this for the sandbox process while the sandbox process goes on with
+ * its set-up: on cgroup v1 a move waits for an RCU grace period (~18 ms on these VMs).
+ * Returns 0 or -errno of the first file that refused.
+ */
+int sb_oci_join_cgroups(int pid, const char *cg_buf, int ncg) {
+  char text[16];
+  int len = snprintf(text, sizeof text, "%d", pid);
+  const char *path = cg_buf;
+  for (int i = 0; i < ncg; i++, path += strlen(path) + 1) {
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    ssize_t n = write(fd, text, (size_t)len);
+    int err = errno;
+    close(fd);
+    if (n < 0) return -err;
+  }
+  return 0;
+}
+
+/* unshare(2) of CLONE_NEW* flags: the sandbox process makes its cgroup namespace with it once
+ * it is in its cgroups, so that their directory is the namespace's root. */
+int sb_oci_unshare(int flags) { RET(unshare(flags)); }
 
 /* ---- processes --------------------------------------------------------------------- */
 

@@ -129,11 +129,11 @@ function launchSandbox(
   o: CreateOptions,
   sandboxMain: () => number,
 ): { pid: number; started: boolean } {
-  // Namespaces: always our own mount, pid, ipc, uts and cgroup namespaces; the network one
-  // as config.json says (a path: join it; listed without a path: a new one; not listed:
-  // the host's).
-  let nsFlags = ffi.CLONE_NEWNS | ffi.CLONE_NEWPID | ffi.CLONE_NEWIPC | ffi.CLONE_NEWUTS |
-    ffi.CLONE_NEWCGROUP;
+  // Namespaces: always our own mount, pid, ipc, uts and cgroup namespaces (the sandbox
+  // process makes the cgroup one itself, once in its cgroups); the network one as
+  // config.json says (a path: join it; listed without a path: a new one; not listed: the
+  // host's).
+  let nsFlags = ffi.CLONE_NEWNS | ffi.CLONE_NEWPID | ffi.CLONE_NEWIPC | ffi.CLONE_NEWUTS;
   let netnsFd = -1;
   const toClose: number[] = [];
   try {
@@ -196,7 +196,6 @@ function launchSandbox(
     if (typeof pair === "number") throw new OciError(`socketpair: ${errnoName(pair)}`);
     toClose.push(pair[0], pair[1]);
     const forked = ffi.forkSandbox({
-      cgroupProcs,
       fds: [...stdio, pair[1]],
       nsFlags,
       netnsFd,
@@ -225,6 +224,7 @@ function launchSandbox(
       terminal,
       userTerminal: terminal && !o.consoleSocket,
       autostart,
+      cgroupsToJoin: cgroupProcs.length > 0,
     };
     const configFd = ffi.memfdFrom(text);
     if (configFd < 0) throw new OciError(`memfd: ${errnoName(configFd)}`);
@@ -232,6 +232,18 @@ function launchSandbox(
     try {
       if (ffi.sendMessage(pair[0], JSON.stringify(launch), [configFd]) < 0) {
         throw new OciError("the sandbox process did not take its configuration");
+      }
+      // Moving a process between cgroups (v1) waits for an RCU grace period: done here while
+      // the sandbox process sets itself up, which it then waits for before it allocates
+      // the guest's memory or starts a stub (see SandboxServer.joinCgroups).
+      if (launch.cgroupsToJoin) {
+        const joined = ffi.joinCgroups(pid, cgroupProcs);
+        const note = joined < 0
+          ? { error: `joining the cgroups ${cgroupProcs.join(", ")}: ${errnoName(joined)}` }
+          : { cgroups: "joined" };
+        if (ffi.sendMessage(pair[0], JSON.stringify(note)) < 0 || joined < 0) {
+          throw new OciError(note.error ?? "the sandbox process went away");
+        }
       }
       const reply = ffi.recvMessage(pair[0], 120_000);
       if (typeof reply === "number") {

@@ -12,6 +12,8 @@
 //      shares the host's namespace;
 //      then build its own root: a tmpfs with a read-only /proc of its pid namespace, the
 //      container's root and the bind-mount sources bound in; pivot_root into it;
+//      wait until the CLI has moved us into the container's cgroups (it does so meanwhile)
+//      and make our cgroup namespace there;
 //   4. drop capabilities (keeping only the file ones the container's root needs in its own
 //      tree), set no_new_privs;
 //   5. build the Sandbox (kernel, platform, filesystem tree, mounts, /dev, masked paths);
@@ -68,6 +70,9 @@ export interface LaunchMessage {
   /** Start init as soon as the sandbox is ready (`run` without create-time or start hooks):
    * the ready message then says whether it started. */
   autostart: boolean;
+  /** The CLI is moving us into the container's cgroups and sends { cgroups: "joined" } (or
+   * { error }) on fd 3 once done. */
+  cgroupsToJoin: boolean;
 }
 
 const SYNC_FD = 3;
@@ -232,6 +237,7 @@ class SandboxServer {
     });
     check(ffi.oci().sb_oci_pivot(ffi.cstr(newRoot)), "pivot_root");
     mark("sandbox: pivoted");
+    this.joinCgroups();
 
     // 4. Capabilities: only the file ones the container's root has.
     const bounding = config.process!.capabilities?.bounding ?? (1n << 41n) - 1n;
@@ -293,6 +299,23 @@ class SandboxServer {
     if (Deno.env.get("CORDON_NO_SENTRY_SECCOMP") !== "1") {
       check(ffi.oci().sb_oci_install_seccomp(netMode === "host" ? 1 : 0), "seccomp");
     }
+  }
+
+  /**
+   * Waits until the CLI has moved us into the container's cgroups, if it is doing so, then
+   * makes our cgroup namespace, rooted there. Before this, nothing is charged to the
+   * container that matters: the guest's memory and every stub come after.
+   */
+  private joinCgroups(): void {
+    if (this.launch.cgroupsToJoin) {
+      const got = ffi.recvMessage(SYNC_FD, 60_000);
+      if (typeof got === "number" || got.text === "") {
+        throw new OciError("the CLI went away while joining the cgroups");
+      }
+      const note = JSON.parse(got.text) as { cgroups?: string; error?: string };
+      if (note.cgroups !== "joined") throw new OciError(note.error ?? "joining the cgroups failed");
+    }
+    check(ffi.oci().sb_oci_unshare(ffi.CLONE_NEWCGROUP), "cgroup namespace");
   }
 
   /** Mounts one config.json mount (index i) into the sandbox. bindKind: 1 directory, 2 file

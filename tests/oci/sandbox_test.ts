@@ -186,6 +186,14 @@ Deno.test("oci sandbox: cgroups get the limits, update changes them, delete remo
       64 * 1024 * 1024 + 96 * 1024 * 1024,
       "memory limit: the container's plus the sentry's allowance",
     );
+    // The CLI moves the sandbox process while it sets up; its stubs come after, so every
+    // process of the sandbox is in the cgroup.
+    const members = readText(`${memDir}/cgroup.procs`).split("\n");
+    const children = readText(`/proc/${pid}/task/${pid}/children`).trim().split(/\s+/);
+    assert(children.length >= 1 && children[0] !== "", "the sandbox process has stubs");
+    for (const child of children) {
+      assert(members.includes(child), `stub ${child} is in the memory cgroup: ${members}`);
+    }
     assertEquals(readText(`${pidsDir}/pids.max`).trim(), "50", "pids limit");
     assert(Number(readText(`${pidsDir}/pids.current`)) >= 2, "the sandbox's processes are counted");
     assertEquals((await t.cordon(["update", "--pids-limit", "60", "g"])).code, 0, "update");
