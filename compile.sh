@@ -96,13 +96,20 @@ ensure_deno() {
 # minified: half the bytes for V8 to scan, and half the memory for the two copies of the source
 # every cordon process holds (Deno's and V8's). --keep-names keeps function and class names
 # for the stack traces of sentry bug reports.
-# The output is replaced only when its bytes change, so that make sees an unchanged bundle.
+# Beside it, cordon-eager.js: the same with its functions compiled eagerly, for the commands
+# that start a sentry (ffi/launcher/eager_bundle.ts says why).
+# The outputs are replaced only when their bytes change, so that make sees unchanged bundles.
 build_bundle() { # OUTPUT
-  local output=$1
+  local output=$1 eager
+  eager="$(dirname "$output")/cordon-eager.js"
   mkdir -p "$(dirname "$output")"
   "$DENO" bundle --quiet --platform deno --minify --keep-names -o "$output.new" src/main.ts ||
     die "deno bundle src/main.ts failed"
+  "$DENO" run --quiet --no-config --no-lock --allow-read --allow-write \
+    ffi/launcher/eager_bundle.ts "$output.new" "$eager.new" ||
+    die "ffi/launcher/eager_bundle.ts failed"
   if cmp -s "$output.new" "$output"; then rm "$output.new"; else mv "$output.new" "$output"; fi
+  if cmp -s "$eager.new" "$eager"; then rm "$eager.new"; else mv "$eager.new" "$eager"; fi
 }
 
 build() {
@@ -110,10 +117,11 @@ build() {
   ensure_deno
   log "libsandbox: make -C ffi"
   make -s -C ffi
-  log "bundle: build/bundle/cordon.js"
+  log "bundles: build/bundle/cordon.js, cordon-eager.js"
   build_bundle "$BUNDLE"
   log "single file: dist/cordon"
-  make -s -C ffi/launcher DENO="$DENO" BUNDLE="$BUNDLE" LIBRARY="$ROOT/ffi/build/libsandbox.so" OUT="$DIST"
+  make -s -C ffi/launcher DENO="$DENO" BUNDLE="$BUNDLE" EAGER_BUNDLE="$(dirname "$BUNDLE")/cordon-eager.js" \
+    LIBRARY="$ROOT/ffi/build/libsandbox.so" OUT="$DIST"
   # A smoke test: a build that cannot even print its version is not a build.
   "$DIST" --version >/dev/null || die "dist/cordon --version failed"
   log "built dist/cordon ($(stat -c %s "$DIST") bytes, sha256 $(sha256sum "$DIST" | cut -c1-16)...)"
@@ -133,12 +141,13 @@ reproduce() {
   make -s -C ffi B="$scratch/ffi" "$scratch/ffi/libsandbox.so"
   build_bundle "$scratch/bundle/cordon.js"
   make -s -C ffi/launcher B="$scratch/launcher" DENO="$DENO" BUNDLE="$scratch/bundle/cordon.js" \
-    LIBRARY="$scratch/ffi/libsandbox.so" OUT="$scratch/cordon"
+    EAGER_BUNDLE="$scratch/bundle/cordon-eager.js" LIBRARY="$scratch/ffi/libsandbox.so" OUT="$scratch/cordon"
   local first second
   first=$(sha256sum <"$DIST" | cut -d' ' -f1)
   second=$(sha256sum <"$scratch/cordon" | cut -d' ' -f1)
   if [ "$first" != "$second" ]; then
-    for part in launcher/launcher launcher/cordon.js.zst launcher/libsandbox.so.zst launcher/deno.zst; do
+    for part in launcher/launcher launcher/cordon.js.zst launcher/cordon-eager.js.zst launcher/libsandbox.so.zst \
+      launcher/deno.zst; do
       cmp -s "build/$part" "$scratch/$part" || log "differs: build/$part"
     done
     die "not reproducible: dist/cordon $first, rebuilt $second"

@@ -141,11 +141,7 @@ function memberOffsetInFile(
   return { trailerIndex: file.length - TRAILER_SIZE + index * MEMBER_SIZE, member: members[index] };
 }
 
-/** dist/cordon with its bundle replaced by `script` (a probe that reports what it sees). */
-async function withBundle(script: string): Promise<Uint8Array> {
-  const file = Deno.readFileSync(DIST);
-  const { members, payloadOffset } = readTrailer(file);
-  const source = new TextEncoder().encode(script);
+async function zstdCompress(source: Uint8Array): Promise<Uint8Array<ArrayBuffer>> {
   const zstd = new Deno.Command("zstd", {
     args: ["-q", "-c", "-3", "--no-progress"],
     stdin: "piped",
@@ -154,19 +150,30 @@ async function withBundle(script: string): Promise<Uint8Array> {
   const writer = zstd.stdin.getWriter();
   await writer.write(source);
   await writer.close();
-  const packed = (await zstd.output()).stdout;
+  return (await zstd.output()).stdout;
+}
+
+/** dist/cordon with its bundles replaced by `script` (a probe that reports what it sees), the
+ * eager one by `eagerScript`. */
+async function withBundle(script: string, eagerScript = script): Promise<Uint8Array> {
+  const file = Deno.readFileSync(DIST);
+  const { members, payloadOffset } = readTrailer(file);
+  const replaced = new Map<string, { source: Uint8Array; packed: Uint8Array<ArrayBuffer> }>();
+  for (const [name, text] of [["cordon.js", script], ["cordon-eager.js", eagerScript]]) {
+    const source = new TextEncoder().encode(text);
+    replaced.set(name, { source, packed: await zstdCompress(source) });
+  }
 
   const parts: Uint8Array[] = [file.subarray(0, payloadOffset)];
   let offset = payloadOffset;
   const layout: Member[] = [];
   for (const member of members) {
-    const bytes = member.name === "cordon.js"
-      ? packed
-      : file.subarray(member.offset, member.offset + member.packedSize);
-    const sha256 = member.name === "cordon.js"
-      ? new Uint8Array(await crypto.subtle.digest("SHA-256", packed))
+    const swap = replaced.get(member.name);
+    const bytes = swap ? swap.packed : file.subarray(member.offset, member.offset + member.packedSize);
+    const sha256 = swap
+      ? new Uint8Array(await crypto.subtle.digest("SHA-256", swap.packed))
       : member.sha256;
-    const size = member.name === "cordon.js" ? source.length : member.size;
+    const size = swap ? swap.source.length : member.size;
     layout.push({ ...member, offset, packedSize: bytes.length, size, sha256 });
     parts.push(bytes);
     offset += bytes.length;
@@ -215,7 +222,10 @@ Deno.test("launcher: dist/cordon is one file with a well-formed payload", () => 
   const file = Deno.readFileSync(DIST);
   assertEquals(Array.from(file.subarray(0, 4)), [0x7f, 0x45, 0x4c, 0x46], "ELF magic");
   const { members, payloadOffset } = readTrailer(file);
-  assertEquals(members.map((member) => member.name).sort(), ["cordon.js", "deno", "libsandbox.so"]);
+  assertEquals(
+    members.map((member) => member.name).sort(),
+    ["cordon-eager.js", "cordon.js", "deno", "libsandbox.so"],
+  );
   let expected = payloadOffset;
   for (const member of members) {
     assertEquals(member.offset, expected, `${member.name} offset`);
@@ -227,7 +237,9 @@ Deno.test("launcher: dist/cordon is one file with a well-formed payload", () => 
 Deno.test("launcher: a copy alone in a fresh folder with a fresh HOME runs, then starts warm", async () => {
   using scratch = new Scratch();
   assertVersion(await scratch.run(["--version"]));
-  for (const prefix of ["deno", "cordon.js", "libsandbox.so"]) scratch.memberDir(prefix);
+  for (const prefix of ["deno", "cordon.js", "cordon-eager.js", "libsandbox.so"]) {
+    scratch.memberDir(prefix);
+  }
   const leftovers = [...Deno.readDirSync(scratch.cache)].filter((entry) =>
     entry.name.startsWith(".")
   );
@@ -237,9 +249,9 @@ Deno.test("launcher: a copy alone in a fresh folder with a fresh HOME runs, then
   assert(!warm.stderr.includes("unpacking"), `second run unpacked again:\n${warm.stderr}`);
 });
 
-Deno.test("launcher: the first run leaves Deno a V8 code cache of the bundle", async () => {
-  // Without it every start-up parses the 1.2 MB bundle again (~12 ms); Deno writes it only
-  // in a run that drains its event loop, which the launcher's warm-up run is.
+Deno.test("launcher: the first run leaves Deno a V8 code cache of both bundles", async () => {
+  // Without it every start-up parses the bundle again (~12 ms); Deno writes it only in a run
+  // that drains its event loop, which the launcher's warm-up runs are.
   using scratch = new Scratch();
   const first = await scratch.run(["do", "--network", "none", "--", "/bin/true"], {
     CORDON_LAUNCHER_DEBUG: "1",
@@ -249,16 +261,46 @@ Deno.test("launcher: the first run leaves Deno a V8 code cache of the bundle", a
   const { DatabaseSync } = await import("node:sqlite");
   const db = new DatabaseSync(`${scratch.cache}/deno_dir/v8_code_cache_v2`, { readOnly: true });
   try {
-    const bundle = `file://${scratch.memberDir("cordon.js")}/cordon.js`;
-    const row = db.prepare("SELECT length(data) AS size FROM codecache WHERE specifier = ?")
-      .get(bundle) as { size: number } | undefined;
-    assert(row !== undefined && row.size > 0, `no code cache entry for ${bundle}`);
+    const sizes: Record<string, number> = {};
+    for (const name of ["cordon.js", "cordon-eager.js"]) {
+      const bundle = `file://${scratch.memberDir(name)}/${name}`;
+      const row = db.prepare("SELECT length(data) AS size FROM codecache WHERE specifier = ?")
+        .get(bundle) as { size: number } | undefined;
+      assert(row !== undefined && row.size > 0, `no code cache entry for ${bundle}`);
+      sizes[name] = row.size;
+    }
+    // The eager bundle's cache holds the functions compiled eagerly: much more code.
+    assert(
+      sizes["cordon-eager.js"] > 1.5 * sizes["cordon.js"],
+      `code caches: ${JSON.stringify(sizes)}`,
+    );
   } finally {
     db.close();
   }
   const second = await scratch.run(["--version"], { CORDON_LAUNCHER_DEBUG: "1" });
   assertVersion(second);
   assert(!second.stderr.includes("warm-up"), `warmed up again:\n${second.stderr}`);
+});
+
+Deno.test("launcher: the commands that start a sentry run the eager bundle, the others the plain one", async () => {
+  const probe = (name: string) => `console.log(${JSON.stringify(name)});`;
+  using scratch = new Scratch(await withBundle(probe("plain"), probe("eager")));
+  const cases: Array<[string[], string]> = [
+    [["--version"], "plain"],
+    [["state", "x"], "plain"],
+    [["--root", "/r", "delete", "x"], "plain"],
+    [["do", "--", "/bin/true"], "eager"],
+    [["--root", "/r", "run", "x"], "eager"],
+    [["create", "--bundle", "b", "x"], "eager"],
+  ];
+  for (const [args, expected] of cases) {
+    const result = await scratch.run(args);
+    assertEquals(result.stdout.trim(), expected, `cordon ${args.join(" ")}`);
+  }
+  // Without a usable cache, from memfds too.
+  const env = { HOME: UNUSABLE, XDG_CACHE_HOME: UNUSABLE, TMPDIR: UNUSABLE };
+  assertEquals((await scratch.run(["run", "x"], env)).stdout.trim(), "eager", "run from memory");
+  assertEquals((await scratch.run(["list"], env)).stdout.trim(), "plain", "list from memory");
 });
 
 Deno.test("launcher: XDG_CACHE_HOME is preferred to HOME", async () => {
@@ -457,7 +499,7 @@ Deno.test("launcher: concurrent first runs agree on one cache", async () => {
     [],
     "temporary directories left behind",
   );
-  assertEquals(entries.length, 4, `cache entries ${entries}`); // three members and deno_dir
+  assertEquals(entries.length, 5, `cache entries ${entries}`); // four members and deno_dir
 });
 
 Deno.test("launcher: a truncated file exits 125 with a one-line message", async () => {

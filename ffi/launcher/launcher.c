@@ -44,6 +44,9 @@
 
 #define MEMBER_RUNTIME "deno"
 #define MEMBER_BUNDLE "cordon.js"
+// The same program with its functions compiled eagerly, so that Deno's code cache holds them
+// (see eager_bundle.ts): for the commands that start a sentry, named in SENTRY_COMMANDS.
+#define MEMBER_EAGER_BUNDLE "cordon-eager.js"
 #define MEMBER_LIBRARY "libsandbox.so"
 
 // Flags for `deno run`: no prompts, no network for module loading, no type-checking, no
@@ -85,7 +88,7 @@ struct payload {
   uint64_t file_size;
   struct payload_trailer trailer;
   const uint8_t *mapping; // whole file, mapped only when something must be unpacked
-  const struct payload_member *runtime, *bundle, *library;
+  const struct payload_member *runtime, *bundle, *eager_bundle, *library;
 };
 
 // ---------------------------------------------------------------------------------------
@@ -131,6 +134,7 @@ static void open_payload(struct payload *payload, const char *self_path) {
   }
   payload->runtime = find_member(payload, MEMBER_RUNTIME);
   payload->bundle = find_member(payload, MEMBER_BUNDLE);
+  payload->eager_bundle = find_member(payload, MEMBER_EAGER_BUNDLE);
   payload->library = find_member(payload, MEMBER_LIBRARY);
   payload->mapping = NULL;
 }
@@ -397,6 +401,7 @@ static bool extract_member(struct payload *payload, const char *base, const stru
 struct launch {
   char **argv; // deno's argv, with a slot for the bundle path
   size_t bundle_slot;
+  bool eager; // runs the eager bundle (a command that starts a sentry)
   char **base_environment; // the caller's environment minus the variables we set
   size_t base_count;
   char self_path[PATH_MAX];
@@ -411,6 +416,18 @@ static bool is_variable_we_set(const char *entry) {
   return false;
 }
 
+// Commands that start a sentry in this process (or a fork of it). Any argument equal to one
+// picks the eager bundle: a container named "run" only costs its commands a bigger code cache,
+// since both bundles are the whole program.
+static const char *const sentry_commands[] = {"create", "run", "do"};
+
+static bool starts_a_sentry(int argc, char **argv) {
+  for (int a = 1; a < argc; a++)
+    for (size_t c = 0; c < sizeof sentry_commands / sizeof sentry_commands[0]; c++)
+      if (strcmp(argv[a], sentry_commands[c]) == 0) return true;
+  return false;
+}
+
 static void prepare_launch(struct launch *launch, int argc, char **argv, char **environment) {
   ssize_t n = readlink("/proc/self/exe", launch->self_path, sizeof launch->self_path - 1);
   if (n < 0) fail("cannot read /proc/self/exe: %s", strerror(errno));
@@ -422,6 +439,7 @@ static void prepare_launch(struct launch *launch, int argc, char **argv, char **
   launch->argv[i++] = "cordon"; // what ps shows; Deno finds itself through /proc/self/exe
   for (size_t f = 0; f < DENO_RUN_FLAG_COUNT; f++) launch->argv[i++] = (char *)deno_run_flags[f];
   launch->bundle_slot = i++;
+  launch->eager = starts_a_sentry(argc, argv);
   for (int a = 1; a < argc; a++) launch->argv[i++] = argv[a];
   launch->argv[i] = NULL;
 
@@ -476,11 +494,15 @@ static void warm_code_cache(struct launch *launch, const char *runtime, const ch
 
 // Returns only if execve failed (for example on a noexec mount), with errno set.
 static void exec_from_cache(struct launch *launch, const char *base, const struct payload *payload, bool warm) {
-  char runtime[PATH_MAX], bundle[PATH_MAX], library_dir[PATH_MAX], deno_dir[PATH_MAX], directory[PAYLOAD_NAME_LEN + 34];
+  char runtime[PATH_MAX], bundle[PATH_MAX], eager_bundle[PATH_MAX], library_dir[PATH_MAX], deno_dir[PATH_MAX],
+      directory[PAYLOAD_NAME_LEN + 34];
   member_directory_name(payload->runtime, directory);
   if (!format_path(runtime, sizeof runtime, "%s/%s/%s", base, directory, payload->runtime->name)) return;
   member_directory_name(payload->bundle, directory);
   if (!format_path(bundle, sizeof bundle, "%s/%s/%s", base, directory, payload->bundle->name)) return;
+  member_directory_name(payload->eager_bundle, directory);
+  if (!format_path(eager_bundle, sizeof eager_bundle, "%s/%s/%s", base, directory, payload->eager_bundle->name))
+    return;
   member_directory_name(payload->library, directory);
   if (!format_path(library_dir, sizeof library_dir, "%s/%s", base, directory)) return;
   if (!format_path(deno_dir, sizeof deno_dir, "%s/deno_dir", base)) return;
@@ -490,9 +512,12 @@ static void exec_from_cache(struct launch *launch, const char *base, const struc
   add_variable(launch, &count, "CORDON_SELF", launch->self_path);
   add_variable(launch, &count, "DENO_DIR", deno_dir);
   add_variable(launch, &count, "DENO_NO_UPDATE_CHECK", "1");
-  launch->argv[launch->bundle_slot] = bundle;
-  if (warm) warm_code_cache(launch, runtime, bundle);
-  debug("exec %s on %s", runtime, bundle);
+  launch->argv[launch->bundle_slot] = launch->eager ? eager_bundle : bundle;
+  if (warm) {
+    warm_code_cache(launch, runtime, bundle);
+    warm_code_cache(launch, runtime, eager_bundle);
+  }
+  debug("exec %s on %s", runtime, launch->argv[launch->bundle_slot]);
   execve(runtime, launch->argv, launch->base_environment);
   int saved = errno;
   launch->base_environment[launch->base_count] = NULL;
@@ -504,14 +529,16 @@ static void exec_from_cache(struct launch *launch, const char *base, const struc
 // Returns if this base cannot be used.
 static void try_cache(struct launch *launch, struct payload *payload, const char *base) {
   if (!base) return;
-  const struct payload_member *members[] = {payload->runtime, payload->bundle, payload->library};
+  const struct payload_member *members[] = {payload->runtime, payload->bundle, payload->eager_bundle,
+                                            payload->library};
+  const size_t count = sizeof members / sizeof members[0];
   struct stat st;
   bool all_cached = stat(base, &st) == 0 && S_ISDIR(st.st_mode) && private_to_us(&st);
-  for (size_t i = 0; i < 3 && all_cached; i++) all_cached = member_is_cached(base, members[i]);
+  for (size_t i = 0; i < count && all_cached; i++) all_cached = member_is_cached(base, members[i]);
   if (!all_cached) {
     if (!prepare_base(base)) return;
     remove_abandoned_temporaries(base);
-    for (size_t i = 0; i < 3; i++)
+    for (size_t i = 0; i < count; i++)
       if (!extract_member(payload, base, members[i])) return;
   }
   exec_from_cache(launch, base, payload, !all_cached);
@@ -535,7 +562,7 @@ static int unpack_to_memfd(struct payload *payload, const struct payload_member 
 static _Noreturn void exec_from_memory(struct launch *launch, struct payload *payload) {
   debug("no usable cache directory: running from memfds");
   int runtime = unpack_to_memfd(payload, payload->runtime, true);
-  int bundle = unpack_to_memfd(payload, payload->bundle, false);
+  int bundle = unpack_to_memfd(payload, launch->eager ? payload->eager_bundle : payload->bundle, false);
   int library = unpack_to_memfd(payload, payload->library, false);
   char bundle_path[64], library_path[64];
   snprintf(bundle_path, sizeof bundle_path, "/proc/self/fd/%d", bundle);
