@@ -169,7 +169,9 @@ async function withBundle(script: string, eagerScript = script): Promise<Uint8Ar
   const layout: Member[] = [];
   for (const member of members) {
     const swap = replaced.get(member.name);
-    const bytes = swap ? swap.packed : file.subarray(member.offset, member.offset + member.packedSize);
+    const bytes = swap
+      ? swap.packed
+      : file.subarray(member.offset, member.offset + member.packedSize);
     const sha256 = swap
       ? new Uint8Array(await crypto.subtle.digest("SHA-256", swap.packed))
       : member.sha256;

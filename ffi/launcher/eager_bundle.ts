@@ -14,6 +14,8 @@
 // (the bundle calls no function before the statement defining it has run: its modules'
 // top-level code runs in order, and the entry's last); an initializer `() => {...}` becomes
 // `(function() {...})` (module code uses neither `this` nor `arguments`).
+// Pinned here, not in deno.json: compile.sh runs this with --no-config.
+// deno-lint-ignore no-import-prefix
 import * as acorn from "npm:acorn@8.14.0";
 
 // deno-lint-ignore no-explicit-any

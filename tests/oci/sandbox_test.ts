@@ -90,7 +90,10 @@ Deno.test("oci sandbox: own namespaces, an empty root, only file capabilities, n
       } catch {
         continue; // closed meanwhile
       }
-      assert(target !== fifo, `the sandbox process holds the CLI's inherited fd (its fd ${e.name})`);
+      assert(
+        target !== fifo,
+        `the sandbox process holds the CLI's inherited fd (its fd ${e.name})`,
+      );
     }
     assertEquals((await t.cordon(["delete", "--force", "fds"])).code, 0, "delete fds");
     // The guest sees none of it: its own root, its hostname, pid 1.
