@@ -4,6 +4,7 @@ import { E, ERRNO_NAMES } from "./abi/errno.ts";
 import * as L from "./abi/linux.ts";
 import { Mechanism } from "../ffi/platform.ts";
 import { Creds, DEFAULT_CONTAINER_CAPS } from "./kernel/creds.ts";
+import type { SyscallPolicy } from "./kernel/syscall_policy.ts";
 import { Kernel } from "./kernel/kernel.ts";
 import { defaultRlimits, SigHand, Task, TaskState, ThreadGroup } from "./kernel/task.ts";
 import { execve } from "./loader/exec.ts";
@@ -51,6 +52,8 @@ export interface ProcessSpec {
   /** A console on a host terminal (kernel/tty/host.ts): the stdio fds on that terminal
    * become the sandbox's terminal, and the process leads a session it controls. */
   console?: HostConsole;
+  /** A seccomp profile the process and all its descendants are held to. */
+  syscallPolicy?: SyscallPolicy | null;
 }
 
 export interface SandboxSpec {
@@ -204,6 +207,7 @@ export class Sandbox {
     creds.rgid = creds.egid = creds.sgid = creds.fsgid = p.gid;
     creds.groups = p.groups;
     creds.noNewPrivs = p.noNewPrivileges ?? false;
+    creds.syscallPolicy = p.syscallPolicy ?? null;
     if (p.capSets) Object.assign(creds, p.capSets);
     const cwd = this.resolve(p.cwd);
     if (typeof cwd === "number") throw new SandboxError(`working directory ${p.cwd}: ${errnoText(cwd)}`);

@@ -1,5 +1,6 @@
 // Credentials: user and group ids and capabilities, as Linux keeps them per task.
 import type { Credentials } from "../vfs/inode.ts";
+import type { SyscallPolicy } from "./syscall_policy.ts";
 
 export const CAP_CHOWN = 0;
 export const CAP_DAC_OVERRIDE = 1;
@@ -51,6 +52,9 @@ export class Creds implements Credentials {
   ambient = 0n;
   noNewPrivs = false;
   keepCaps = false;
+  /** The container's seccomp profile, or null. Kept here because, like a seccomp filter, it
+   * goes to every child (clone copies it) and survives execve; nothing removes it. */
+  syscallPolicy: SyscallPolicy | null = null;
 
   static root(caps = DEFAULT_CONTAINER_CAPS): Creds {
     const c = new Creds();

@@ -676,7 +676,7 @@ function sysPrctl(t: Task): number {
       t.creds.bounding &= ~(1n << BigInt(a2));
       return 0;
     case L.PR_GET_SECCOMP:
-      return 0;
+      return t.creds.syscallPolicy ? 2 : 0; // SECCOMP_MODE_FILTER: the container's profile
     case L.PR_SET_SECCOMP:
       return -E.EINVAL;
     case L.PR_GET_TIMERSLACK:

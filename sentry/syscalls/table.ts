@@ -4,6 +4,9 @@
 import { E, ERRNO_NAMES } from "../abi/errno.ts";
 import { SYSCALL_NAMES } from "../abi/sysno.ts";
 import { BLOCK, NO_RETURN, type Task } from "../kernel/task.ts";
+import type { SyscallPolicy } from "../kernel/syscall_policy.ts";
+import { Reg } from "../../ffi/platform.ts";
+import * as L from "../abi/linux.ts";
 import { binaryToText } from "../util/bytes.ts";
 
 export const enum Support {
@@ -28,6 +31,7 @@ export interface SyscallDef {
 }
 
 const MAX_NR = 512;
+const AUDIT_ARCH_X86_64 = 0xc000003e;
 
 export class SyscallTable {
   private readonly handlers: Array<Handler | undefined> = new Array(MAX_NR);
@@ -60,7 +64,11 @@ export class SyscallTable {
     t.kernel.current = t;
     const fn = nr >= 0 && nr < MAX_NR ? this.handlers[nr] : undefined;
     let r: number;
-    if (fn === undefined) {
+    const policy = t.creds.syscallPolicy;
+    const refused = policy === null ? undefined : this.applyPolicy(t, nr, policy);
+    if (refused !== undefined) {
+      r = refused;
+    } else if (fn === undefined) {
       r = this.unsupported(t, nr);
     } else {
       try {
@@ -77,6 +85,35 @@ export class SyscallTable {
     const strace = t.kernel.strace;
     if (strace !== null && r !== BLOCK) strace(this.format(t, nr, r));
     return r;
+  }
+
+  /** The container's seccomp profile on this call: undefined lets it through, a number is
+   * its result instead (an errno, BLOCK once the process is killed, or the syscall number
+   * left in rax when SIGSYS is raised, as Linux's SECCOMP_RET_TRAP leaves it). */
+  private applyPolicy(t: Task, nr: number, policy: SyscallPolicy): number | undefined {
+    const verdict = policy.decide(nr, (i) => t.argBig(i));
+    switch (verdict.kind) {
+      case "allow":
+        if (verdict.log) t.kernel.log(`seccomp: ${SYSCALL_NAMES[nr] ?? nr} allowed (SCMP_ACT_LOG)`);
+        return undefined;
+      case "errno":
+        return -verdict.errno;
+      case "kill":
+        t.kernel.log(`seccomp: ${SYSCALL_NAMES[nr] ?? nr} kills process ${t.tg.tgid}`);
+        t.kernel.signals.killGroup(t.tg, L.SIGSYS, true);
+        if (t.state !== 5 /* Dead */) t.kernel.exitTask(t);
+        return BLOCK;
+      case "trap":
+        t.kernel.signals.forceSignal(t, {
+          signo: L.SIGSYS,
+          errno: verdict.data,
+          code: L.SYS_SECCOMP,
+          addr: t.slot.reg(Reg.RIP),
+          syscall: nr,
+          arch: AUDIT_ARCH_X86_64,
+        });
+        return nr;
+    }
   }
 
   private unsupported(t: Task, nr: number): number {

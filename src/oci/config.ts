@@ -3,10 +3,10 @@
 // wrong type, a value out of range, a field the spec does not define, or a feature we cannot
 // provide is a ConfigError naming the field ("process.args[0]: must be a string").
 //
-// Fields the spec defines but cordon does not act on (seccomp for the guest, apparmor,
-// selinux labels, intelRdt, ...) are validated for shape and otherwise ignored; README.md
-// lists them.
+// Fields the spec defines but cordon does not act on (apparmor, selinux labels, ...) are
+// validated for shape and otherwise ignored; README.md lists them.
 import { ConfigError } from "./errors.ts";
+import type { Profile } from "../../sentry/kernel/syscall_policy.ts";
 
 export const CAPABILITY_NAMES = [
   "CAP_CHOWN",
@@ -153,6 +153,8 @@ export interface Resources {
 
 export interface LinuxConfig {
   namespaces: Array<{ type: string; path: string | null }>;
+  /** The guest's seccomp profile, which the sentry enforces (sentry/kernel/syscall_policy.ts). */
+  seccomp: Profile | null;
   cgroupsPath: string | null;
   resources: Resources;
   maskedPaths: string[];
@@ -691,7 +693,7 @@ function parseLinux(v: Json): LinuxConfig {
     }
     strArr(o.flags, "linux.personality.flags", 32);
   }
-  if (l.seccomp !== undefined && l.seccomp !== null) parseSeccompShape(l.seccomp);
+  const seccomp = l.seccomp !== undefined && l.seccomp !== null ? parseSeccomp(l.seccomp) : null;
   if (l.timeOffsets !== undefined && l.timeOffsets !== null) {
     const o = obj(l.timeOffsets, "linux.timeOffsets", ["monotonic", "boottime"]);
     for (const k of ["monotonic", "boottime"]) {
@@ -715,6 +717,7 @@ function parseLinux(v: Json): LinuxConfig {
   }
   return {
     namespaces,
+    seccomp,
     cgroupsPath,
     resources: parseResources(l.resources, "linux.resources"),
     maskedPaths,
@@ -890,9 +893,26 @@ const SECCOMP_ACTIONS = [
   "SCMP_ACT_NOTIFY",
 ];
 
-/** linux.seccomp is checked for shape only: the guest's syscalls never reach the host, and
- * filters a guest installs itself are the sentry's business. */
-function parseSeccompShape(v: Json): void {
+const SECCOMP_OPS = [
+  "SCMP_CMP_NE",
+  "SCMP_CMP_LT",
+  "SCMP_CMP_LE",
+  "SCMP_CMP_EQ",
+  "SCMP_CMP_GE",
+  "SCMP_CMP_GT",
+  "SCMP_CMP_MASKED_EQ",
+];
+
+/** An argument value of a seccomp rule: an unsigned 64-bit integer (JSON numbers above 2^53
+ * arrive rounded, as JSON gives them). */
+function u64(v: Json, path: string): bigint {
+  if (v === undefined || v === null) return 0n;
+  return BigInt(int(v, path, 0, 2 ** 64 - 1));
+}
+
+/** linux.seccomp: the profile the sentry enforces on the guest's syscalls (the guest's
+ * syscalls never reach the host, so there is no host filter to install). */
+function parseSeccomp(v: Json): Profile {
   const s = obj(v, "linux.seccomp", [
     "defaultAction",
     "defaultErrnoRet",
@@ -902,26 +922,42 @@ function parseSeccompShape(v: Json): void {
     "listenerMetadata",
     "syscalls",
   ]);
-  const action = str(s.defaultAction, "linux.seccomp.defaultAction", 64);
-  if (!SECCOMP_ACTIONS.includes(action)) {
-    fail("linux.seccomp.defaultAction", `unknown action '${action}'`);
+  const defaultAction = str(s.defaultAction, "linux.seccomp.defaultAction", 64);
+  if (!SECCOMP_ACTIONS.includes(defaultAction)) {
+    fail("linux.seccomp.defaultAction", `unknown action '${defaultAction}'`);
   }
-  optInt(s.defaultErrnoRet, "linux.seccomp.defaultErrnoRet", 0, 4095);
+  const defaultErrnoRet = optInt(s.defaultErrnoRet, "linux.seccomp.defaultErrnoRet", 0, 4095);
   strArr(s.architectures, "linux.seccomp.architectures", 64);
   strArr(s.flags, "linux.seccomp.flags", 16);
-  arr(s.syscalls, "linux.seccomp.syscalls", 4096).forEach((x, i) => {
+  const syscalls = arr(s.syscalls, "linux.seccomp.syscalls", 4096).map((x, i) => {
     const p = `linux.seccomp.syscalls[${i}]`;
     const o = obj(x, p, ["names", "action", "errnoRet", "args", "comment", "includes", "excludes"]);
-    strArr(o.names, `${p}.names`, 4096);
-    const a = str(o.action, `${p}.action`, 64);
-    if (!SECCOMP_ACTIONS.includes(a)) fail(`${p}.action`, `unknown action '${a}'`);
-    optInt(o.errnoRet, `${p}.errnoRet`, 0, 4095);
-    arr(o.args, `${p}.args`, 6).forEach((g, j) => {
-      const ga = obj(g, `${p}.args[${j}]`, ["index", "value", "valueTwo", "op"]);
-      int(ga.index, `${p}.args[${j}].index`, 0, 5);
-      str(ga.op, `${p}.args[${j}].op`, 32);
+    // Docker's profile format conditions entries on capabilities; an OCI profile has them
+    // resolved already. Applying such an entry unconditionally could allow what it denies.
+    for (const k of ["includes", "excludes"]) {
+      if (o[k] !== undefined && o[k] !== null && Object.keys(o[k] as Obj).length > 0) {
+        fail(`${p}.${k}`, "not an OCI field (the engine resolves it); not supported");
+      }
+    }
+    const names = strArr(o.names, `${p}.names`, 4096);
+    const action = str(o.action, `${p}.action`, 64);
+    if (!SECCOMP_ACTIONS.includes(action)) fail(`${p}.action`, `unknown action '${action}'`);
+    const errnoRet = optInt(o.errnoRet, `${p}.errnoRet`, 0, 4095);
+    const args = arr(o.args, `${p}.args`, 6).map((g, j) => {
+      const q = `${p}.args[${j}]`;
+      const ga = obj(g, q, ["index", "value", "valueTwo", "op"]);
+      const op = str(ga.op, `${q}.op`, 32);
+      if (!SECCOMP_OPS.includes(op)) fail(`${q}.op`, `unknown operator '${op}'`);
+      return {
+        index: int(ga.index, `${q}.index`, 0, 5),
+        value: u64(ga.value, `${q}.value`),
+        valueTwo: u64(ga.valueTwo, `${q}.valueTwo`),
+        op,
+      };
     });
+    return { names, action, errnoRet, args };
   });
+  return { defaultAction, defaultErrnoRet, syscalls };
 }
 
 // ---- defaults (`cordon spec`) --------------------------------------------------------------

@@ -48,6 +48,7 @@ import { mark } from "./timing.ts";
 import { attachNetwork, type NetworkMode } from "../../sentry/net/network.ts";
 import { prepareContainerNetwork, type PreparedNetwork } from "../../sentry/net/setup.ts";
 import { host } from "../../ffi/host.ts";
+import { SyscallPolicy } from "../../sentry/kernel/syscall_policy.ts";
 import { libsandboxPath } from "../../ffi/locate.ts";
 
 /** What `create` sends the sandbox process on fd 3. */
@@ -155,6 +156,8 @@ class SandboxServer {
   private logFile: Deno.FsFile | null = null;
   private console: HostConsole | null = null;
   private started = false;
+  /** The container's seccomp profile (linux.seccomp), for init and every exec'd process. */
+  private syscallPolicy: SyscallPolicy | null = null;
   /** Exec connections waiting for their process's exit: pid -> fd. */
   private readonly execConns = new Map<number, number>();
 
@@ -285,6 +288,13 @@ class SandboxServer {
     for (const p of config.linux.maskedPaths) this.sandbox.maskPath(p);
     for (const p of config.linux.readonlyPaths) this.sandbox.readonlyPath(p);
     this.sandbox.checkProgram(config.process!);
+    if (config.linux.seccomp) {
+      try {
+        this.syscallPolicy = new SyscallPolicy(config.linux.seccomp);
+      } catch (e) {
+        throw new OciError(`linux.seccomp: ${e instanceof Error ? e.message : e}`);
+      }
+    }
     if (L.terminal) {
       // A console pty is our controlling terminal: its resizes reach us as SIGWINCH (see
       // onSignals), its hangup as SIGHUP, which goes on to the guest's init.
@@ -578,6 +588,7 @@ class SandboxServer {
       stdio,
       capSets: caps ?? { effective: 0n, permitted: 0n, inheritable: 0n, bounding: 0n, ambient: 0n },
       console: con ?? undefined,
+      syscallPolicy: this.syscallPolicy,
     };
   }
 

@@ -351,3 +351,82 @@ Deno.test("oci sandbox: run in the foreground on a terminal: the user's terminal
     assert(out.includes("restored"), `the terminal's settings are back: ${out}`);
   });
 });
+
+Deno.test("oci sandbox: the container's seccomp profile holds the guest: errno, argument conditions, kill, children, exec", async () => {
+  const SCRIPT = [
+    "mkdir /tmp/d 2>/dev/null; echo mkdir=$?",
+    "touch /tmp/f; chmod 644 /tmp/f; echo chmod644=$?",
+    "chmod 777 /tmp/f 2>/dev/null; echo chmod777=$?",
+    "sh -c 'mkdir /tmp/e' 2>/dev/null; echo child-mkdir=$?",
+    "grep Seccomp: /proc/self/status",
+    "sync; echo sync=$?",
+    "free >/dev/null; echo free=$?",
+  ].join("; ");
+  await withRoot("seccomp", async (t) => {
+    const profile = {
+      defaultAction: "SCMP_ACT_ALLOW",
+      architectures: ["SCMP_ARCH_X86_64"],
+      syscalls: [
+        { names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 13 },
+        {
+          names: ["chmod"],
+          action: "SCMP_ACT_ERRNO",
+          errnoRet: 1,
+          args: [{ index: 1, value: 0o777, op: "SCMP_CMP_EQ" }],
+        },
+        {
+          names: ["fchmodat"],
+          action: "SCMP_ACT_ERRNO",
+          errnoRet: 1,
+          args: [{ index: 2, value: 0o777, op: "SCMP_CMP_EQ" }],
+        },
+        { names: ["sync"], action: "SCMP_ACT_KILL_PROCESS" },
+        { names: ["sysinfo"], action: "SCMP_ACT_TRAP" }, // SIGSYS, whose default kills
+        { names: ["no_such_syscall"], action: "SCMP_ACT_KILL" }, // unknown names are skipped
+      ],
+    };
+    const b = t.bundle("b", { args: ["/bin/sh", "-c", SCRIPT], linux: { seccomp: profile } });
+    const r = await t.cordon(["run", "--bundle", b, "s1"]);
+    assertEquals(r.code, 0, `run: ${r.stderr}`);
+    assertEquals(
+      r.stdout.split("\n"),
+      [
+        "mkdir=1", // EACCES, not made
+        "chmod644=0", // the condition does not hold: allowed
+        "chmod777=1", // it holds: EPERM
+        "child-mkdir=1", // a child is held too
+        "Seccomp:\t2",
+        "sync=159", // killed by SIGSYS (128 + 31)
+        "free=159",
+        "",
+      ],
+      `stdout; stderr: ${r.stderr}`,
+    );
+    // A process started by exec is held to it as well.
+    const bs = t.bundle("bs", { args: SLEEPER, linux: { seccomp: profile } });
+    const started = await t.detached(["run", "--detach", "--bundle", bs, "s2"], "s2");
+    assertEquals(started.code, 0, "run --detach");
+    const e = await t.cordon(["exec", "s2", "/bin/mkdir", "/tmp/x"]);
+    assert(e.code !== 0 && /denied/i.test(e.stderr), `exec mkdir: ${e.code} ${e.stderr}`);
+    assertEquals((await t.cordon(["delete", "--force", "s2"])).code, 0, "delete");
+    // A profile the sentry cannot honour is refused before anything starts, naming the field.
+    const bad = t.bundle("bad", {
+      args: ["/bin/true"],
+      linux: {
+        seccomp: {
+          defaultAction: "SCMP_ACT_ALLOW",
+          syscalls: [{
+            names: ["read"],
+            action: "SCMP_ACT_ALLOW",
+            includes: { caps: ["CAP_SYS_ADMIN"] },
+          }],
+        },
+      },
+    });
+    const refused = await t.cordon(["run", "--bundle", bad, "s3"]);
+    assert(
+      refused.code !== 0 && refused.stderr.includes("linux.seccomp.syscalls[0].includes"),
+      `includes: ${refused.code} ${refused.stderr}`,
+    );
+  });
+});

@@ -315,8 +315,10 @@ export function statusText(
     s += `CapBnd:\t${hex16(c.bounding)}\nCapAmb:\t${hex16(c.ambient)}\n`;
     s += `NoNewPrivs:\t${c.noNewPrivs ? 1 : 0}\n`;
   }
-  const seccomp = (tg.ext.get("seccomp.mode") as number | undefined) ?? 0;
-  const filters = (tg.ext.get("seccomp.filters") as number | undefined) ?? 0;
+  // The container's profile shows as one filter, as runc's does.
+  const filtered = c?.syscallPolicy ? 1 : 0;
+  const seccomp = filtered ? 2 : 0;
+  const filters = filtered;
   s += `Seccomp:\t${seccomp}\nSeccomp_filters:\t${filters}\n`;
   s +=
     `Speculation_Store_Bypass:\tthread vulnerable\nSpeculationIndirectBranch:\tconditional enabled\n`;
