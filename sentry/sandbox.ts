@@ -22,8 +22,6 @@ import { Mount, MNT_NODEV, MNT_NOEXEC, MNT_NOSUID, MNT_READONLY, MountNamespace,
 import { type FsContext, Resolver } from "./vfs/resolve.ts";
 import { BLOCK } from "./kernel/task.ts";
 import { textToBinary } from "./util/bytes.ts";
-import type { Timer } from "./kernel/timers.ts";
-import { kill as hostKill } from "../ffi/oci.ts";
 
 export interface MountSpec {
   /** "bind" (a host directory or file), or a filesystem the sentry provides. */
@@ -412,7 +410,7 @@ export class Sandbox {
         pid: tg.tgid,
         ppid: tg.parent?.tgid ?? 0,
         uid: leader?.creds.euid ?? 0,
-        state: tg.zombie ? "Z" : tg.stopped || this.pausedTimer ? "T" : running ? "R" : "S",
+        state: tg.zombie ? "Z" : tg.stopped || this.kernel.frozen ? "T" : running ? "R" : "S",
         comm: tg.comm || leader?.comm || "",
         threads: tg.live,
         startNs: tg.startNs,
@@ -421,44 +419,19 @@ export class Sandbox {
     return out.sort((a, b) => a.pid - b.pid);
   }
 
-  private pausedTimer: unknown = null;
-  private readonly stoppedStubs = new Set<number>();
-
-  /** Freezes every guest thread (`pause`): their stub processes are stopped on the host
-   * (SIGSTOP); stubs made while paused are stopped too. The sentry keeps running. */
+  /** Freezes every guest thread (`pause`): each stops the next time it would run guest code
+   * (see Kernel.freeze), on either platform. The sentry keeps running. */
   pause(): void {
-    if (this.pausedTimer) return;
-    if (this.spec.platform === "ptrace") throw new SandboxError("pause is not supported on the ptrace platform");
-    const freeze = () => {
-      for (const pid of this.stubPids()) {
-        if (!this.stoppedStubs.has(pid) && hostKill(pid, L.SIGSTOP) === 0) this.stoppedStubs.add(pid);
-      }
-      this.pausedTimer = this.kernel.timers.add(this.kernel.nowNs() + 20e6, freeze);
-    };
-    freeze();
+    this.kernel.freeze();
   }
 
   /** Lets the guest threads run again (`resume`). */
   resume(): void {
-    if (!this.pausedTimer) return;
-    this.kernel.timers.cancel(this.pausedTimer as Timer);
-    this.pausedTimer = null;
-    for (const pid of this.stoppedStubs) hostKill(pid, L.SIGCONT);
-    this.stoppedStubs.clear();
+    this.kernel.thaw();
   }
 
   get paused(): boolean {
-    return this.pausedTimer !== null;
-  }
-
-  private stubPids(): Set<number> {
-    const pids = new Set<number>();
-    for (const t of this.kernel.tasks.values()) {
-      if (t.mm.stubKilled || t.mm.stub < 0) continue;
-      const pid = this.kernel.platform.stubPid(t.mm.stub);
-      if (pid > 0) pids.add(pid);
-    }
-    return pids;
+    return this.kernel.frozen;
   }
 }
 

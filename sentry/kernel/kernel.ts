@@ -375,7 +375,7 @@ export class Kernel {
       this.exitTask(t);
       return;
     }
-    if (t.tg.stopped && !t.killRequested) {
+    if ((t.tg.stopped || this.frozen) && !t.killRequested) {
       t.state = TaskState.Stopped;
       return;
     }
@@ -386,6 +386,36 @@ export class Kernel {
       return;
     }
     this.resumeTask(t);
+  }
+
+  /** The container is paused (OCI `pause`): no guest thread runs until thaw(). */
+  frozen = false;
+
+  /**
+   * Stops every guest thread, as the cgroup freezer does under runc: a running thread is
+   * interrupted, and each stops (TaskState.Stopped, as for job control) the next time it
+   * would return to guest code, so a syscall in progress still completes. SIGKILL still ends
+   * a frozen process (exitGroup takes stopped tasks too); SIGCONT does not thaw it.
+   */
+  freeze(): void {
+    if (this.frozen) return;
+    this.frozen = true;
+    for (const t of this.tasks.values()) {
+      if (t.state === TaskState.Running) this.platform.interrupt(t.slotId);
+    }
+  }
+
+  /** Undoes freeze(): the threads it stopped go back to guest code (those a job-control stop
+   * holds stay stopped). */
+  thaw(): void {
+    if (!this.frozen) return;
+    this.frozen = false;
+    for (const t of [...this.tasks.values()]) {
+      if (t.state === TaskState.Stopped && !t.tg.stopped) {
+        t.state = TaskState.InKernel;
+        this.returnToUser(t);
+      }
+    }
   }
 
   /** Has t's stub thread perform the pending host ops of its address space now, while the

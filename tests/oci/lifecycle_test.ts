@@ -3,7 +3,15 @@
 // through, operations refused in the wrong state (and the state left unchanged), the pid
 // file, hooks and their standard input, kill with each signal, delete --force of a running
 // container, exec, ps, pause and resume, and what a failed create leaves behind (nothing).
-import { alive, assert, assertEquals, eventually, readText, withRoot } from "./helpers.ts";
+import {
+  alive,
+  assert,
+  assertEquals,
+  eventually,
+  readText,
+  type TestRoot,
+  withRoot,
+} from "./helpers.ts";
 
 const SLEEPER = ["/bin/sh", "-c", "echo ready; while true; do sleep 0.1; done"];
 
@@ -287,18 +295,7 @@ Deno.test("oci lifecycle: exec, ps, pause and resume", async () => {
   await withRoot("exec", async (t) => {
     const shared = `${t.dir}/shared`;
     Deno.mkdirSync(shared);
-    const b = t.bundle("b", {
-      args: [
-        "/bin/sh",
-        "-c",
-        "i=0; while true; do i=$((i+1)); echo $i > /shared/count; sleep 0.05; done",
-      ],
-      mounts: [
-        { destination: "/proc", type: "proc", source: "proc" },
-        { destination: "/tmp", type: "tmpfs", source: "tmpfs" },
-        { destination: "/shared", type: "bind", source: shared, options: ["rbind", "rw"] },
-      ],
-    });
+    const b = counterBundle(t, shared, false);
     assertEquals((await t.detached(["run", "--detach", "--bundle", b, "e1"], "e1")).code, 0, "run");
     const e = await t.cordon(["exec", "e1", "/bin/sh", "-c", "echo in; echo err >&2; exit 5"]);
     assertEquals(
@@ -367,22 +364,58 @@ Deno.test("oci lifecycle: exec, ps, pause and resume", async () => {
       `ps lists init as pid 1: ${table.stdout}`,
     );
 
-    // Paused: the counter the init writes to the shared folder stands still.
-    const count = () => Number(readText(`${shared}/count`).trim() || "0");
-    await eventually("the counter to run", () => count() > 2);
-    assertEquals((await t.cordon(["pause", "e1"])).code, 0, "pause");
-    assertEquals((await t.state("e1")).status, "paused", "status after pause");
-    assertEquals(
-      (await t.cordon(["exec", "e1", "/bin/true"])).code,
-      1,
-      "exec in a paused container",
-    );
-    assertEquals((await t.cordon(["pause", "e1"])).code, 1, "pause of a paused container");
-    const frozen = count();
-    await new Promise((r) => setTimeout(r, 500));
-    assertEquals(count(), frozen, "no progress while paused");
-    assertEquals((await t.cordon(["resume", "e1"])).code, 0, "resume");
-    assertEquals((await t.state("e1")).status, "running", "status after resume");
-    await eventually("the counter to run again", () => count() > frozen);
+    await pausingHoldsIt(t, "e1", shared);
+  });
+});
+
+/** The bundle of a container whose init counts into SHARED/count: in a tight loop when
+ * `busy`, else every 50 ms. */
+function counterBundle(t: TestRoot, shared: string, busy: boolean): string {
+  const loop = busy
+    ? "i=0; while true; do i=$((i+1)); echo $i > /shared/count; done"
+    : "i=0; while true; do i=$((i+1)); echo $i > /shared/count; sleep 0.05; done";
+  return t.bundle(busy ? "busy" : "b", {
+    args: ["/bin/sh", "-c", loop],
+    mounts: [
+      { destination: "/proc", type: "proc", source: "proc" },
+      { destination: "/tmp", type: "tmpfs", source: "tmpfs" },
+      { destination: "/shared", type: "bind", source: shared, options: ["rbind", "rw"] },
+    ],
+  });
+}
+
+/** Paused, container `id` makes no progress (the counter its init writes to the shared folder
+ * stands still) and takes no exec; resumed, it goes on. */
+async function pausingHoldsIt(t: TestRoot, id: string, shared: string): Promise<void> {
+  const count = () => Number(readText(`${shared}/count`).trim() || "0");
+  await eventually("the counter to run", () => count() > 2);
+  assertEquals((await t.cordon(["pause", id])).code, 0, "pause");
+  assertEquals((await t.state(id)).status, "paused", "status after pause");
+  assertEquals((await t.cordon(["exec", id, "/bin/true"])).code, 1, "exec in a paused container");
+  assertEquals((await t.cordon(["pause", id])).code, 1, "pause of a paused container");
+  await new Promise((r) => setTimeout(r, 100)); // a write in flight lands
+  const frozen = count();
+  await new Promise((r) => setTimeout(r, 500));
+  assertEquals(count(), frozen, "no progress while paused");
+  assertEquals((await t.cordon(["resume", id])).code, 0, "resume");
+  assertEquals((await t.state(id)).status, "running", "status after resume");
+  await eventually("the counter to run again", () => count() > frozen);
+}
+
+Deno.test("oci lifecycle: pause and resume on both platforms, a busy loop included", async () => {
+  await withRoot("pause", async (t) => {
+    for (const platform of ["trap", "ptrace"]) {
+      const shared = `${t.dir}/shared-${platform}`;
+      Deno.mkdirSync(shared);
+      const b = counterBundle(t, shared, true);
+      const id = `p-${platform}`;
+      const r = await t.detached(
+        ["--platform", platform, "run", "--detach", "--bundle", b, id],
+        id,
+      );
+      assertEquals(r.code, 0, `run on ${platform}: ${r.stderr}`);
+      await pausingHoldsIt(t, id, shared);
+      assertEquals((await t.cordon(["delete", "--force", id])).code, 0, "delete --force");
+    }
   });
 });
