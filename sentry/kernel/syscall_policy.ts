@@ -65,21 +65,6 @@ const OPS: Record<string, Cmp> = {
   SCMP_CMP_MASKED_EQ: Cmp.MASKED_EQ,
 };
 
-/** The actions a profile may name (config.ts checks profiles against it). */
-export const PROFILE_ACTIONS = [
-  "SCMP_ACT_KILL",
-  "SCMP_ACT_KILL_THREAD",
-  "SCMP_ACT_KILL_PROCESS",
-  "SCMP_ACT_TRAP",
-  "SCMP_ACT_ERRNO",
-  "SCMP_ACT_TRACE",
-  "SCMP_ACT_ALLOW",
-  "SCMP_ACT_LOG",
-  "SCMP_ACT_NOTIFY",
-];
-
-export const PROFILE_OPS = Object.keys(OPS);
-
 /**
  * What an action means here. KILL and KILL_THREAD end the whole process, as KILL_PROCESS
  * does (the sentry does not end one thread alone). TRACE and NOTIFY answer ENOSYS: no tracer

@@ -881,6 +881,8 @@ function cpuList(v: Json, path: string): string | null {
   return s;
 }
 
+// Each action and operator here has a meaning in sentry/kernel/syscall_policy.ts (kept apart
+// so that parsing a config does not load the sentry).
 const SECCOMP_ACTIONS = [
   "SCMP_ACT_KILL",
   "SCMP_ACT_KILL_PROCESS",
