@@ -61,7 +61,8 @@ static int signal_pipe[2] = {-1, -1};
 
 /*
  * Makes the forked child what an exec would have made it, as far as its JS code can tell:
- * every fd but fds[0..nfds) gone. Precondition: runs in the child, which has one thread.
+ * every fd but fds[0..nfds) and keep_fd gone. Preconditions: runs in the child, which has one
+ * thread; keep_fd >= nfds and is none of fds[].
  *
  * An fd of the parent's is not closed but replaced by /dev/null: among them are Deno's own
  * (its event loop's epoll and eventfd, its caches), which Deno may still write to (a waker),
@@ -69,7 +70,7 @@ static int signal_pipe[2] = {-1, -1};
  * drops the description all the same (the CLI's flock, its end of the sync socket, the
  * console's master, pipes inherited from the engine) while any stray write goes nowhere.
  */
-static int arrange_child_fds(const struct fork_plan *p) {
+static int arrange_child_fds(const struct fork_plan *p, int keep_fd) {
   int high[64];
   for (int i = 0; i < p->nfds; i++) {
     high[i] = -1;
@@ -104,7 +105,7 @@ static int arrange_child_fds(const struct fork_plan *p) {
       off += d->reclen;
       if (d->name[0] < '0' || d->name[0] > '9') continue;
       int fd = atoi(d->name);
-      if (fd >= p->nfds && fd != null_fd && fd != dir_fd) {
+      if (fd >= p->nfds && fd != null_fd && fd != dir_fd && fd != keep_fd) {
         if (count == (int)(sizeof open_fds / sizeof open_fds[0])) return -1;
         open_fds[count++] = fd;
       }
@@ -137,8 +138,9 @@ static int make_all_mappings_inheritable(void) {
   return 0;
 }
 
-/* The child's half of sb_oci_fork_sandbox; returns STEP_NONE or the step that failed. */
-static int become_sandbox_child(const struct fork_plan *p) {
+/* The child's half of sb_oci_fork_sandbox; returns STEP_NONE or the step that failed.
+ * report_fd (the pipe to the parent) stays open. */
+static int become_sandbox_child(const struct fork_plan *p, int report_fd) {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
@@ -152,7 +154,7 @@ static int become_sandbox_child(const struct fork_plan *p) {
   if (p->new_session && setsid() < 0) return STEP_SETSID;
   if (p->netns_fd >= 0 && setns(p->netns_fd, CLONE_NEWNET) < 0) return STEP_SETNS;
   if (unshare(p->ns_flags & ~CLONE_NEWPID) < 0) return STEP_UNSHARE;
-  if (arrange_child_fds(p) < 0) return STEP_FDS;
+  if (arrange_child_fds(p, report_fd) < 0) return STEP_FDS;
   return STEP_NONE;
 }
 
@@ -187,6 +189,16 @@ int sb_oci_fork_sandbox(const int *fds, int nfds, int ns_flags, int netns_fd, in
     rc = -errno;
     goto out;
   }
+  /* Above the fds the child is given (0..nfds-1), so arranging those never clobbers it. */
+  for (int i = 0; i < 2; i++) {
+    int high = fcntl(report[i], F_DUPFD_CLOEXEC, 100);
+    if (high < 0) {
+      rc = -errno;
+      goto out;
+    }
+    close(report[i]);
+    report[i] = high;
+  }
   if ((rc = make_all_mappings_inheritable()) < 0) {
     *step_out = STEP_FORK;
     goto out;
@@ -203,7 +215,7 @@ int sb_oci_fork_sandbox(const int *fds, int nfds, int ns_flags, int netns_fd, in
   pid_t pid = fork();
   if (pid == 0) {
     close(report[0]);
-    int step = become_sandbox_child(&plan);
+    int step = become_sandbox_child(&plan, report[1]);
     if (step == STEP_NONE) {
       close(report[1]);
       return 0;
