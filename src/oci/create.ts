@@ -54,6 +54,15 @@ export async function createContainer(rt: Runtime, o: CreateOptions): Promise<Co
       "process.terminal is true: --console-socket is required (cannot detach a terminal otherwise)",
     );
   }
+  if (!v8SingleThreaded()) {
+    throw new OciError(
+      "the sandbox process is forked from this one, which needs V8's --single-threaded " +
+        "(dist/cordon passes it; from the source tree: deno run -A --v8-flags=--single-threaded " +
+        "src/main.ts ...)",
+    );
+  }
+  // Loaded before the fork: the child runs it at once, and must never await.
+  const { sandboxMain } = await import("./sandbox_process.ts");
   rt.root.ensure();
   const container = Container.create(rt.root, id, {
     ociVersion: OCI_VERSION,
@@ -75,15 +84,6 @@ export async function createContainer(rt: Runtime, o: CreateOptions): Promise<Co
     platform: rt.opts.platform,
     process: JSON.parse(text).process,
   });
-  if (!v8SingleThreaded()) {
-    throw new OciError(
-      "the sandbox process is forked from this one, which needs V8's --single-threaded " +
-        "(dist/cordon passes it; from the source tree: deno run -A --v8-flags=--single-threaded " +
-        "src/main.ts ...)",
-    );
-  }
-  // Loaded before the fork: the child runs it at once, and must never await.
-  const { sandboxMain } = await import("./sandbox_process.ts");
   let pid = 0;
   try {
     const launched = launchSandbox(rt, container, config, text, o, sandboxMain);

@@ -9,6 +9,7 @@ import {
   assertEquals,
   eventually,
   readText,
+  run,
   type TestRoot,
   withRoot,
 } from "./helpers.ts";
@@ -417,5 +418,27 @@ Deno.test("oci lifecycle: pause and resume on both platforms, a busy loop includ
       await pausingHoldsIt(t, id, shared);
       assertEquals((await t.cordon(["delete", "--force", id])).code, 0, "delete --force");
     }
+  });
+});
+
+Deno.test("oci lifecycle: without V8's --single-threaded (the source tree run bare), create refuses and leaves nothing", async () => {
+  await withRoot("nofork", async (t) => {
+    const b = t.bundle("b", { args: ["/bin/true"] });
+    const main = new URL("../../src/main.ts", import.meta.url).pathname;
+    const r = await run([
+      Deno.execPath(),
+      "run",
+      "-A",
+      main,
+      "--root",
+      t.root,
+      "run",
+      "--bundle",
+      b,
+      "n1",
+    ]);
+    assertEquals(r.code, 1, `exit status (stderr: ${r.stderr})`);
+    assert(r.stderr.includes("--single-threaded"), `message: ${r.stderr}`);
+    assertEquals((await t.cordon(["list", "-q"])).stdout.trim(), "", "nothing left behind");
   });
 });
