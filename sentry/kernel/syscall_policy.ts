@@ -47,6 +47,11 @@ export interface ProfileEntry {
   args: Array<{ index: number; value: bigint; valueTwo: bigint; op: string }>;
 }
 
+/** Where decide() reads a call's arguments (a Task), each as a 64-bit unsigned value. */
+export interface SyscallArgs {
+  argBig(i: number): bigint;
+}
+
 export interface Profile {
   defaultAction: string;
   defaultErrnoRet: number | null;
@@ -120,12 +125,13 @@ export class SyscallPolicy {
     }
   }
 
-  /** The verdict on syscall nr; arg(i) is its i-th argument as a 64-bit unsigned value. */
-  decide(nr: number, arg: (i: number) => bigint): PolicyVerdict {
+  /** The verdict on syscall nr with these arguments. Runs on every guest syscall of a
+   * container with a profile: allocates nothing unless a rule tests an argument. */
+  decide(nr: number, args: SyscallArgs): PolicyVerdict {
     const list = this.rules.get(nr);
     if (list) {
       for (const rule of list) {
-        if (rule.args.every((c) => holds(c, arg(c.index)))) return rule.verdict;
+        if (rule.args.every((c) => holds(c, args.argBig(c.index)))) return rule.verdict;
       }
     }
     return this.defaultVerdict;

@@ -91,7 +91,7 @@ export class SyscallTable {
    * its result instead (an errno, BLOCK once the process is killed, or the syscall number
    * left in rax when SIGSYS is raised, as Linux's SECCOMP_RET_TRAP leaves it). */
   private applyPolicy(t: Task, nr: number, policy: SyscallPolicy): number | undefined {
-    const verdict = policy.decide(nr, (i) => t.argBig(i));
+    const verdict = policy.decide(nr, t);
     switch (verdict.kind) {
       case "allow":
         if (verdict.log) t.kernel.log(`seccomp: ${SYSCALL_NAMES[nr] ?? nr} allowed (SCMP_ACT_LOG)`);

@@ -1,12 +1,12 @@
 // The seccomp profile matcher (sentry/kernel/syscall_policy.ts) alone: rule order, argument
 // operators on 64-bit values, the actions' meanings and the default.
-import { SyscallPolicy } from "../../sentry/kernel/syscall_policy.ts";
+import { type SyscallArgs, SyscallPolicy } from "../../sentry/kernel/syscall_policy.ts";
 import { assertEquals } from "./fs_helpers.ts";
 
 const MKDIR = 83, CLONE = 56, WRITE = 1, READ = 0;
 
-function args(...values: bigint[]): (i: number) => bigint {
-  return (i) => values[i] ?? 0n;
+function args(...values: bigint[]): SyscallArgs {
+  return { argBig: (i) => values[i] ?? 0n };
 }
 
 Deno.test("syscall policy: first matching rule decides, in profile order; else the default", () => {
