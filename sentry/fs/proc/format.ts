@@ -315,11 +315,9 @@ export function statusText(
     s += `CapBnd:\t${hex16(c.bounding)}\nCapAmb:\t${hex16(c.ambient)}\n`;
     s += `NoNewPrivs:\t${c.noNewPrivs ? 1 : 0}\n`;
   }
-  // The container's profile shows as one filter, as runc's does.
+  // The container's profile shows as one filter in filter mode (2), as runc's does.
   const filtered = c?.syscallPolicy ? 1 : 0;
-  const seccomp = filtered ? 2 : 0;
-  const filters = filtered;
-  s += `Seccomp:\t${seccomp}\nSeccomp_filters:\t${filters}\n`;
+  s += `Seccomp:\t${2 * filtered}\nSeccomp_filters:\t${filtered}\n`;
   s +=
     `Speculation_Store_Bypass:\tthread vulnerable\nSpeculationIndirectBranch:\tconditional enabled\n`;
   const n = cpuCount();
