@@ -45,7 +45,7 @@
 #define MEMBER_RUNTIME "deno"
 #define MEMBER_BUNDLE "cordon.js"
 // The same program with its functions compiled eagerly, so that Deno's code cache holds them
-// (see eager_bundle.ts): for the commands that start a sentry, named in SENTRY_COMMANDS.
+// (see eager_bundle.ts): for the commands that start a sentry, named in sentry_commands.
 #define MEMBER_EAGER_BUNDLE "cordon-eager.js"
 #define MEMBER_LIBRARY "libsandbox.so"
 
